@@ -1,0 +1,34 @@
+@alerting @routing
+Feature: Alertmanager routing
+  Every alert reaches the receiver the plan promises: GPU alerts go to the GPU team (and a
+  critical one pages as well), critical alerts to the critical receiver, everything else
+  to the default receiver, and the dead-man's switch to its own receiver.
+
+  Background:
+    Given the alerting stack is running
+
+  Scenario Outline: <alertname> with severity <severity> is routed to <receivers>
+    Given an alert "<alertname>" with severity "<severity>"
+    Then the routing tree sends it to <receivers>
+    And Alertmanager delivers it to <receivers>
+
+    Examples:
+      | alertname          | severity | receivers                             |
+      | GPUHighTemperature | warning  | "gpu-alerts"                          |
+      | GPUMemoryFull      | warning  | "gpu-alerts"                          |
+      | GPUPowerHigh       | warning  | "gpu-alerts"                          |
+      | GPUHighTemperature | critical | "gpu-alerts" and "critical-receiver"  |
+      | DiskSpaceLow       | critical | "critical-receiver"                   |
+      | HighCPUUsage       | warning  | "default-receiver"                    |
+      | HighMemoryUsage    | warning  | "default-receiver"                    |
+      | ExporterDown       | warning  | "default-receiver"                    |
+      | Watchdog           | none     | "watchdog"                            |
+
+  Scenario: A critical alert silences the warnings of the same machine
+    Given a critical alert "DiskSpaceLow" is firing for a machine
+    When a warning alert "HighMemoryUsage" fires for the same machine
+    Then Alertmanager marks the warning as inhibited by the critical alert
+    And no receiver is told about the warning, with a group wait of 10 seconds
+
+  Scenario: The dead-man's switch keeps reporting that alerting works
+    Then receiver "watchdog" keeps hearing "Watchdog" every 1 minute, give or take the group interval of 10 seconds

@@ -1,0 +1,41 @@
+@rules
+Feature: Alert rule validation
+  The rules and the routing configuration are accepted by their own tools, and every alert
+  of the plan fires at its threshold once its hold has passed: not a moment before, and
+  never at the threshold itself. These checks use the real durations (promtool's rule unit
+  tests run on simulated time), whatever the timing profile of the run.
+
+  Background:
+    Given the configuration of the stack from the manifests
+
+  Scenario: The configs are accepted by their own tools
+    Then promtool accepts the alert rules and the Prometheus configuration
+    And amtool accepts the Alertmanager configuration
+
+  Scenario Outline: <alert> fires when <signal> goes past <threshold>, after <hold>
+    Given the plan's rule "<alert>": <signal> <comparison> <threshold> for <hold>, severity "<severity>"
+    When promtool runs the rule unit tests for it with the signal at <alerting>
+    Then it is pending as soon as the signal is past the threshold
+    And it is not firing a moment before <hold> has passed
+    And it fires with severity "<severity>" once <hold> has passed
+    And it never fires with the signal exactly at the threshold
+
+    Examples:
+      | alert              | signal                           | comparison | threshold | alerting | hold      | severity |
+      | GPUHighTemperature | GPU temperature in °C            | above      | 80        | 81       | 2 minutes | warning  |
+      | GPUMemoryFull      | GPU memory used in %             | above      | 95        | 96       | 5 minutes | warning  |
+      | GPUPowerHigh       | GPU power in % of its limit      | above      | 100       | 101      | 5 minutes | warning  |
+      | HighMemoryUsage    | memory used in %                 | above      | 85        | 86       | 5 minutes | warning  |
+      | DiskSpaceLow       | root disk space free in %        | below      | 15        | 14       | 5 minutes | critical |
+      | ExporterDown       | a scrape target's up value       | below      | 1         | 0        | 5 minutes | warning  |
+
+  Scenario: HighCPUUsage needs the rate window filled as well as its hold
+    Given the plan's rule "HighCPUUsage": CPU busy in % over 5 minutes above 80 for 5 minutes, severity "warning"
+    When promtool runs the rule unit tests for it with an idle machine going to full load on every core
+    Then it is not firing a moment before 9 minutes of full load
+    And it fires with severity "warning" once 9 minutes of full load have passed
+
+  Scenario: The watchdog fires from the first evaluation on
+    Given the plan's rule "Watchdog": always firing, severity "none"
+    When promtool runs the rule unit tests for it
+    Then it fires with severity "none" from the first evaluation on
