@@ -44,7 +44,7 @@ def receiver_notified(pipeline: AlertPipeline, timing_profile: TimingProfile, fi
     )
     # A group that already notified sends on its group_interval tick, which may come
     # sooner than group_wait: then only the hold bounds the earliest delivery.
-    reused = pipeline.group_seen_before(fired_alert.alertname, delivery.notification.received_at - window.group_wait)
+    reused = pipeline.group_seen_before(delivery.alert["labels"], delivery.notification.received_at - window.group_wait)
     earliest = window.hold if reused else window.earliest
     firing_at = delivery.notification.starts_at(delivery.alert)
     scenario_evidence.record("pending → firing (held)", firing_at - fired_alert.pending_at, "s",
