@@ -16,30 +16,54 @@ from steps.gpu_steps import GpuNode
 JOB = "dcgm-exporter"  # the scrape job whose interval bounds the GPU alerts
 
 
-@then(parsers.parse('"{alert}" fires for GPU {gpu:d} once the condition has held for {hold}'),
-      target_fixture="fired_alert")
-def alert_fires(pipeline: AlertPipeline, timing_profile: TimingProfile, stimulus: Stimulus,
-                scenario_evidence: ScenarioEvidence, alert: str, gpu: int, hold: str) -> FiredAlert:
+@then(
+    parsers.parse('"{alert}" fires for GPU {gpu:d} once the condition has held for {hold}'),
+    target_fixture="fired_alert",
+)
+def alert_fires(
+    pipeline: AlertPipeline,
+    timing_profile: TimingProfile,
+    stimulus: Stimulus,
+    scenario_evidence: ScenarioEvidence,
+    alert: str,
+    gpu: int,
+    hold: str,
+) -> FiredAlert:
     assert stimulus.labels["gpu"] == str(gpu), f"the last change was to GPU {stimulus.labels['gpu']}, not {gpu}"
     window = pipeline.window(alert, JOB, timing_profile.scale(seconds(hold)), 0.0)
     fired = pipeline.wait_firing(alert, stimulus, window)
     pending = fired.pending_at - stimulus.changed_at
-    scenario_evidence.record("crossing → pending", pending, "s", low=0.0,
-                             high=window.scrape + window.evaluation + timeouts.DELIVERY_SLACK,
-                             note="first evaluation after the first scrape of the new value (≤ S+E)")
+    scenario_evidence.record(
+        "crossing → pending",
+        pending,
+        "s",
+        low=0.0,
+        high=window.scrape + window.evaluation + timeouts.DELIVERY_SLACK,
+        note="first evaluation after the first scrape of the new value (≤ S+E)",
+    )
     return fired
 
 
 @then(parsers.parse('receiver "{receiver}" is notified, with a group wait of {wait}'), target_fixture="delivery")
-def receiver_notified(pipeline: AlertPipeline, timing_profile: TimingProfile, fired_alert: FiredAlert,
-                      scenario_evidence: ScenarioEvidence, receiver: str, wait: str) -> Delivery:
+def receiver_notified(
+    pipeline: AlertPipeline,
+    timing_profile: TimingProfile,
+    fired_alert: FiredAlert,
+    scenario_evidence: ScenarioEvidence,
+    receiver: str,
+    wait: str,
+) -> Delivery:
     stim = fired_alert.stimulus
     w = fired_alert.window
-    window = delivery_window(scrape=w.scrape, evaluation=w.evaluation, for_=w.hold,
-                             group_wait=timing_profile.scale(seconds(wait)))
+    window = delivery_window(
+        scrape=w.scrape, evaluation=w.evaluation, for_=w.hold, group_wait=timing_profile.scale(seconds(wait))
+    )
     latest = window.latest + timeouts.DELIVERY_SLACK
     delivery = pipeline.wait_delivery(
-        receiver, {"alertname": fired_alert.alertname, **stim.labels}, since=stim.changed_at, deadline=latest,
+        receiver,
+        {"alertname": fired_alert.alertname, **stim.labels},
+        since=stim.changed_at,
+        deadline=latest,
         what=f"receiver {receiver!r} to be notified of {fired_alert.alertname} ({window.formula()})",
     )
     # A group that already notified sends on its group_interval tick, which may come
@@ -47,13 +71,23 @@ def receiver_notified(pipeline: AlertPipeline, timing_profile: TimingProfile, fi
     reused = pipeline.group_seen_before(delivery.alert["labels"], delivery.notification.received_at - window.group_wait)
     earliest = window.hold if reused else window.earliest
     firing_at = delivery.notification.starts_at(delivery.alert)
-    scenario_evidence.record("pending → firing (held)", firing_at - fired_alert.pending_at, "s",
-                             low=window.hold - 0.01, high=window.hold + window.evaluation,
-                             note="the rule's `for`, rounded up to evaluations (H)")
-    scenario_evidence.record("firing → notified", delivery.notification.received_at - firing_at, "s",
-                             note="group wait and delivery")
+    scenario_evidence.record(
+        "pending → firing (held)",
+        firing_at - fired_alert.pending_at,
+        "s",
+        low=window.hold - 0.01,
+        high=window.hold + window.evaluation,
+        note="the rule's `for`, rounded up to evaluations (H)",
+    )
+    scenario_evidence.record(
+        "firing → notified", delivery.notification.received_at - firing_at, "s", note="group wait and delivery"
+    )
     measured = scenario_evidence.record(
-        "crossing → notified", delivery.latency, "s", low=earliest - 0.01, high=latest,
+        "crossing → notified",
+        delivery.latency,
+        "s",
+        low=earliest - 0.01,
+        high=latest,
         bound=f"{earliest:.3g}–{latest:.3g} s ({window.formula()}; +{timeouts.DELIVERY_SLACK:g} s slack)",
         note=("group existed: earliest is H" if reused else "new group: earliest is H+W"),
     )
@@ -80,24 +114,46 @@ def notification_identifies_gpu(delivery: Delivery, gpu_node: GpuNode, stimulus:
 
 
 @then(parsers.parse('receiver "{receiver}" is told it is resolved, with a group interval of {interval}'))
-def receiver_told_resolved(pipeline: AlertPipeline, timing_profile: TimingProfile, fired_alert: FiredAlert,
-                           stimulus: Stimulus, scenario_evidence: ScenarioEvidence, receiver: str,
-                           interval: str) -> None:
+def receiver_told_resolved(
+    pipeline: AlertPipeline,
+    timing_profile: TimingProfile,
+    fired_alert: FiredAlert,
+    stimulus: Stimulus,
+    scenario_evidence: ScenarioEvidence,
+    receiver: str,
+    interval: str,
+) -> None:
     w = fired_alert.window
     group_interval = timing_profile.scale(seconds(interval))
     latest = w.scrape + w.evaluation + group_interval + timeouts.DELIVERY_SLACK
     delivery = pipeline.wait_delivery(
-        receiver, {"alertname": fired_alert.alertname, **stimulus.labels}, since=stimulus.changed_at,
-        deadline=latest, status="resolved",
+        receiver,
+        {"alertname": fired_alert.alertname, **stimulus.labels},
+        since=stimulus.changed_at,
+        deadline=latest,
+        status="resolved",
         what=f"receiver {receiver!r} to be told {fired_alert.alertname} is resolved (≤ S+E+I = {latest:.3g} s)",
     )
-    scenario_evidence.record("recovery → resolved notification", delivery.latency, "s", low=0.0, high=latest,
-                             note="≤ S+E, then the next group_interval tick (I)")
+    scenario_evidence.record(
+        "recovery → resolved notification",
+        delivery.latency,
+        "s",
+        low=0.0,
+        high=latest,
+        note="≤ S+E, then the next group_interval tick (I)",
+    )
 
 
 @then(parsers.parse('"{alert}" does not fire for GPU {gpu:d} while it holds for {hold}'))
-def alert_does_not_fire(pipeline: AlertPipeline, timing_profile: TimingProfile, stimulus: Stimulus,
-                        scenario_evidence: ScenarioEvidence, alert: str, gpu: int, hold: str) -> None:
+def alert_does_not_fire(
+    pipeline: AlertPipeline,
+    timing_profile: TimingProfile,
+    stimulus: Stimulus,
+    scenario_evidence: ScenarioEvidence,
+    alert: str,
+    gpu: int,
+    hold: str,
+) -> None:
     assert stimulus.labels["gpu"] == str(gpu), f"the last change was to GPU {stimulus.labels['gpu']}, not {gpu}"
     window = pipeline.window(alert, JOB, timing_profile.scale(seconds(hold)), 0.0)
     # Watch until the latest moment it could fire if the rule were wrong (S+E+H), plus slack.
@@ -105,6 +161,10 @@ def alert_does_not_fire(pipeline: AlertPipeline, timing_profile: TimingProfile, 
     pipeline.wait_scraped(stimulus)
     observed = max(0.0, end - time.time())
     pipeline.never_fires(alert, stimulus.labels, observed, what=f"{alert} staying quiet after {stimulus.description}")
-    scenario_evidence.record("watched without firing", end - stimulus.changed_at, "s",
-                             low=window.scrape + window.evaluation + window.hold,
-                             note="from the change until the latest moment a firing could occur (S+E+H)")
+    scenario_evidence.record(
+        "watched without firing",
+        end - stimulus.changed_at,
+        "s",
+        low=window.scrape + window.evaluation + window.hold,
+        note="from the change until the latest moment a firing could occur (S+E+H)",
+    )

@@ -14,7 +14,6 @@ from fixtures.phrases import seconds
 from fixtures.polling import eventually, holds_for
 from fixtures.timing import TimingProfile
 
-
 _METRIC_OF = {
     "temperature_c": "DCGM_FI_DEV_GPU_TEMP",
     "fb_used_mib": "DCGM_FI_DEV_FB_USED",
@@ -35,8 +34,9 @@ class GpuNode:
         state = self.dcgm.set_gpu(self.hostname, gpu, **fields)
         selector = f'{{Hostname="{self.hostname}",gpu="{gpu}"}}'
         # A subquery, so a value that was served only briefly (a spike) still counts as seen.
-        seen = " and ".join(f"max_over_time(({_METRIC_OF[k]}{selector} == bool {v:g})[10m:]) == 1"
-                            for k, v in fields.items())
+        seen = " and ".join(
+            f"max_over_time(({_METRIC_OF[k]}{selector} == bool {v:g})[10m:]) == 1" for k, v in fields.items()
+        )
         return Stimulus(description, {"Hostname": self.hostname, "gpu": str(gpu)}, state["changed_at"], seen)
 
     def uuid(self, gpu: int) -> str:
@@ -49,8 +49,11 @@ def gpu_node(pipeline: AlertPipeline, run_id: str, count: int, celsius: float) -
     for gpu in range(count):
         node.set(gpu, "idle", temperature_c=celsius)
     # The scenario's stimuli are timed from here: the idle series must be in Prometheus first.
-    eventually(lambda: _assert_scraped(pipeline, node.hostname, count),
-               timeout=30.0, what=f"Prometheus to scrape the {count} GPUs of {node.hostname}")
+    eventually(
+        lambda: _assert_scraped(pipeline, node.hostname, count),
+        timeout=30.0,
+        what=f"Prometheus to scrape the {count} GPUs of {node.hostname}",
+    )
     yield node
     node.dcgm.remove_host(node.hostname)
 
@@ -67,8 +70,9 @@ def gpu_temperature(gpu_node: GpuNode, gpu: int, celsius: float) -> Stimulus:
 
 @when(parsers.parse("GPU {gpu:d} reports {used:g} MiB of {total:g} MiB framebuffer used"), target_fixture="stimulus")
 def gpu_memory(gpu_node: GpuNode, gpu: int, used: float, total: float) -> Stimulus:
-    return gpu_node.set(gpu, f"GPU {gpu} with {used:g} of {total:g} MiB used",
-                        fb_used_mib=used, fb_free_mib=total - used)
+    return gpu_node.set(
+        gpu, f"GPU {gpu} with {used:g} of {total:g} MiB used", fb_used_mib=used, fb_free_mib=total - used
+    )
 
 
 @when(parsers.parse("GPU {gpu:d} reports {watts:g} W against a {limit:g} W power limit"), target_fixture="stimulus")
@@ -77,17 +81,26 @@ def gpu_power(gpu_node: GpuNode, gpu: int, watts: float, limit: float) -> Stimul
 
 
 @when(parsers.parse("GPU {gpu:d} reports {celsius:g} °C for {spike} and then {after:g} °C"), target_fixture="stimulus")
-def gpu_spike(gpu_node: GpuNode, pipeline: AlertPipeline, timing_profile: TimingProfile,
-              gpu: int, celsius: float, spike: str, after: float) -> Stimulus:
+def gpu_spike(
+    gpu_node: GpuNode,
+    pipeline: AlertPipeline,
+    timing_profile: TimingProfile,
+    gpu: int,
+    celsius: float,
+    spike: str,
+    after: float,
+) -> Stimulus:
     length = timing_profile.scale(seconds(spike))
     stimulus = gpu_node.set(gpu, f"GPU {gpu} at {celsius:g} °C for {spike}", temperature_c=celsius)
     # The spike must really be seen, or "it did not fire" would prove nothing.
-    eventually(lambda: _assert_state(pipeline, "GPUHighTemperature", stimulus, "pending"),
-               timeout=length, what=f"Prometheus to see the spike ({stimulus.description}) as pending")
+    eventually(
+        lambda: _assert_state(pipeline, "GPUHighTemperature", stimulus, "pending"),
+        timeout=length,
+        what=f"Prometheus to see the spike ({stimulus.description}) as pending",
+    )
     remaining = stimulus.changed_at + length - time.time()
     if remaining > 0:
-        holds_for(lambda: _assert_not_firing(pipeline, stimulus), duration=remaining,
-                  what="no firing during the spike")
+        holds_for(lambda: _assert_not_firing(pipeline, stimulus), duration=remaining, what="no firing during the spike")
     gpu_node.set(gpu, f"GPU {gpu} back at {after:g} °C", temperature_c=after)
     return stimulus
 

@@ -25,8 +25,15 @@ class ProbeAlert:
 def _probe(alertname: str, severity: str, run_id: str, machine: str | None = None) -> ProbeAlert:
     # A unique `service` puts each probe in an aggregation group of its own (group_by has
     # alertname, cluster, service), so probes never wait on each other's group timers.
-    return ProbeAlert({"alertname": alertname, "severity": severity, "cluster": "odin",
-                       "service": f"acceptance-{run_id}", "instance": machine or f"probe-{run_id}"})
+    return ProbeAlert(
+        {
+            "alertname": alertname,
+            "severity": severity,
+            "cluster": "odin",
+            "service": f"acceptance-{run_id}",
+            "instance": machine or f"probe-{run_id}",
+        }
+    )
 
 
 @given(parsers.parse('an alert "{alertname}" with severity "{severity}"'), target_fixture="probe_alert")
@@ -44,14 +51,19 @@ def routing_tree_sends(pipeline: AlertPipeline, tools: dict, probe_alert: ProbeA
 
 
 @then(parsers.parse("Alertmanager delivers it to {receivers}"))
-def alertmanager_delivers(pipeline: AlertPipeline, probe_alert: ProbeAlert, scenario_evidence: ScenarioEvidence,
-                          receivers: str) -> None:
+def alertmanager_delivers(
+    pipeline: AlertPipeline, probe_alert: ProbeAlert, scenario_evidence: ScenarioEvidence, receivers: str
+) -> None:
     expected = quoted_list(receivers)
     sent = pipeline.api.alertmanager.post_alert(probe_alert.labels, {"summary": "acceptance routing probe"})
     for receiver in expected:
-        delivery = pipeline.wait_delivery(receiver, probe_alert.labels, since=sent,
-                                          deadline=timeouts.ROUTED_NOTIFICATION,
-                                          what=f"Alertmanager to deliver {probe_alert.labels['alertname']} to {receiver!r}")
+        delivery = pipeline.wait_delivery(
+            receiver,
+            probe_alert.labels,
+            since=sent,
+            deadline=timeouts.ROUTED_NOTIFICATION,
+            what=f"Alertmanager to deliver {probe_alert.labels['alertname']} to {receiver!r}",
+        )
         scenario_evidence.record(f"posted → delivered to {receiver}", delivery.latency, "s")
     got = sorted({n.receiver for n, _ in pipeline.api.webhook.deliveries(probe_alert.labels)})
     assert got == sorted(expected), f"delivered to {got}; the plan says exactly {sorted(expected)}"
@@ -72,8 +84,9 @@ def critical_alert_firing(pipeline: AlertPipeline, run_id: str, alertname: str) 
 
 
 @when(parsers.parse('a warning alert "{alertname}" fires for the same machine'), target_fixture="inhibited_alert")
-def warning_alert_same_machine(pipeline: AlertPipeline, inhibiting_alert: ProbeAlert, run_id: str,
-                               alertname: str) -> ProbeAlert:
+def warning_alert_same_machine(
+    pipeline: AlertPipeline, inhibiting_alert: ProbeAlert, run_id: str, alertname: str
+) -> ProbeAlert:
     alert = _probe(alertname, "warning", run_id, machine=inhibiting_alert.labels["instance"])
     return ProbeAlert(alert.labels, pipeline.api.alertmanager.post_alert(alert.labels))
 
@@ -86,13 +99,23 @@ def warning_inhibited(pipeline: AlertPipeline, inhibited_alert: ProbeAlert) -> N
         status = found[0]["status"]
         assert status["state"] == "suppressed" and status["inhibitedBy"], f"warning status: {status}"
 
-    eventually(inhibited, timeout=timeouts.ROUTED_NOTIFICATION, what="the warning to be inhibited",
-               hint="the inhibit rule's matchers or `equal` labels do not cover this pair")
+    eventually(
+        inhibited,
+        timeout=timeouts.ROUTED_NOTIFICATION,
+        what="the warning to be inhibited",
+        hint="the inhibit rule's matchers or `equal` labels do not cover this pair",
+    )
 
 
 @then(parsers.parse("no receiver is told about the warning, with a group wait of {wait}"))
-def warning_not_delivered(pipeline: AlertPipeline, timing_profile: TimingProfile, inhibited_alert: ProbeAlert,
-                          inhibiting_alert: ProbeAlert, scenario_evidence: ScenarioEvidence, wait: str) -> None:
+def warning_not_delivered(
+    pipeline: AlertPipeline,
+    timing_profile: TimingProfile,
+    inhibited_alert: ProbeAlert,
+    inhibiting_alert: ProbeAlert,
+    scenario_evidence: ScenarioEvidence,
+    wait: str,
+) -> None:
     window = timing_profile.scale(seconds(wait)) + timeouts.DELIVERY_SLACK
     remaining = inhibited_alert.sent_at + window - time.time()
 
@@ -101,29 +124,48 @@ def warning_not_delivered(pipeline: AlertPipeline, timing_profile: TimingProfile
         assert not got, f"the inhibited warning reached {got}"
 
     holds_for(not_delivered, duration=max(0.0, remaining), what="silence about the inhibited warning")
-    scenario_evidence.record("watched for a leaked warning", window, "s",
-                             note="group wait plus delivery slack after the warning was posted")
+    scenario_evidence.record(
+        "watched for a leaked warning", window, "s", note="group wait plus delivery slack after the warning was posted"
+    )
     for alert in (inhibited_alert, inhibiting_alert):
         pipeline.api.alertmanager.resolve_alert(alert.labels)
 
 
-@then(parsers.parse('receiver "{receiver}" keeps hearing "{alertname}" every {repeat}, '
-                    "give or take the group interval of {interval}"))
-def keeps_hearing(pipeline: AlertPipeline, timing_profile: TimingProfile, scenario_evidence: ScenarioEvidence,
-                  receiver: str, alertname: str, repeat: str, interval: str) -> None:
+@then(
+    parsers.parse(
+        'receiver "{receiver}" keeps hearing "{alertname}" every {repeat}, '
+        "give or take the group interval of {interval}"
+    )
+)
+def keeps_hearing(
+    pipeline: AlertPipeline,
+    timing_profile: TimingProfile,
+    scenario_evidence: ScenarioEvidence,
+    receiver: str,
+    alertname: str,
+    repeat: str,
+    interval: str,
+) -> None:
     period = timing_profile.scale(seconds(repeat))
     tick = timing_profile.scale(seconds(interval))
     start = time.time()
 
     def two_new() -> list[float]:
-        times = sorted(n.received_at for n, _ in pipeline.api.webhook.deliveries({"alertname": alertname})
-                       if n.receiver == receiver and n.received_at >= start)
+        times = sorted(
+            n.received_at
+            for n, _ in pipeline.api.webhook.deliveries({"alertname": alertname})
+            if n.receiver == receiver and n.received_at >= start
+        )
         assert len(times) >= 2, f"{len(times)} notifications to {receiver!r} since the scenario started"
         return times
 
-    times = eventually(two_new, timeout=2 * (period + tick) + timeouts.DELIVERY_SLACK,
-                       what=f"two {alertname} notifications to {receiver!r}")
+    times = eventually(
+        two_new,
+        timeout=2 * (period + tick) + timeouts.DELIVERY_SLACK,
+        what=f"two {alertname} notifications to {receiver!r}",
+    )
     gap = times[1] - times[0]
-    measured = scenario_evidence.record("gap between heartbeats", gap, "s", low=period - 0.01,
-                                        high=period + tick + timeouts.DELIVERY_SLACK)
+    measured = scenario_evidence.record(
+        "gap between heartbeats", gap, "s", low=period - 0.01, high=period + tick + timeouts.DELIVERY_SLACK
+    )
     assert measured.within, f"heartbeats {gap:.2f} s apart; the plan repeats every {period:g} s (+ up to {tick:g} s)"

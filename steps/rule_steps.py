@@ -56,9 +56,13 @@ def amtool_accepts(tools: dict[str, Path], manifest_configs: ManifestConfigs) ->
     config_check.check_alertmanager(tools["amtool"], manifest_configs.paths["alertmanager.yml"])
 
 
-@given(parsers.re(r'the plan\'s rule "(?P<alert>[^"]+)": (?P<signal>.+) (?P<comparison>above|below) '
-                  r'(?P<threshold>[0-9.]+) for (?P<hold>.+), severity "(?P<severity>[^"]+)"'),
-       target_fixture="rule_spec")
+@given(
+    parsers.re(
+        r'the plan\'s rule "(?P<alert>[^"]+)": (?P<signal>.+) (?P<comparison>above|below) '
+        r'(?P<threshold>[0-9.]+) for (?P<hold>.+), severity "(?P<severity>[^"]+)"'
+    ),
+    target_fixture="rule_spec",
+)
 def plan_rule(alert: str, signal: str, comparison: str, threshold: str, hold: str, severity: str) -> RuleSpec:
     return RuleSpec(alert, signal, comparison, float(threshold), seconds(hold), severity)
 
@@ -84,36 +88,66 @@ class UnitTestContext:
         return rut.run_check(self.promtool, self.rules, series, check)
 
 
-@when(parsers.parse("promtool runs the rule unit tests for it with the signal at {alerting:g}"),
-      target_fixture="unit_tests")
-def unit_tests_at(tools: dict[str, Path], manifest_configs: ManifestConfigs, rule_spec: RuleSpec,
-                  alerting: float) -> UnitTestContext:
+@when(
+    parsers.parse("promtool runs the rule unit tests for it with the signal at {alerting:g}"),
+    target_fixture="unit_tests",
+)
+def unit_tests_at(
+    tools: dict[str, Path], manifest_configs: ManifestConfigs, rule_spec: RuleSpec, alerting: float
+) -> UnitTestContext:
     assert rule_spec.signal in rut.SIGNALS, f"no synthetic series for signal {rule_spec.signal!r}: add it to SIGNALS"
     past = alerting > rule_spec.threshold if rule_spec.comparison == "above" else alerting < rule_spec.threshold
     assert past, f"the example's alerting value {alerting:g} is not {rule_spec.comparison} {rule_spec.threshold:g}"
-    return UnitTestContext(rule_spec, tools["promtool"], manifest_configs.paths["alert-rules.yml"],
-                           rut.SIGNALS[rule_spec.signal], alerting, start=0.0, tolerance=0.0)
+    return UnitTestContext(
+        rule_spec,
+        tools["promtool"],
+        manifest_configs.paths["alert-rules.yml"],
+        rut.SIGNALS[rule_spec.signal],
+        alerting,
+        start=0.0,
+        tolerance=0.0,
+    )
 
 
-@when("promtool runs the rule unit tests for it with an idle machine going to full load on every core",
-      target_fixture="unit_tests")
-def unit_tests_cpu_load(tools: dict[str, Path], manifest_configs: ManifestConfigs, rule_spec: RuleSpec) -> UnitTestContext:
+@when(
+    "promtool runs the rule unit tests for it with an idle machine going to full load on every core",
+    target_fixture="unit_tests",
+)
+def unit_tests_cpu_load(
+    tools: dict[str, Path], manifest_configs: ManifestConfigs, rule_spec: RuleSpec
+) -> UnitTestContext:
     idle = 600  # ten idle minutes fill the rate window with "idle" before the load starts
 
     def series(_: float, samples: int) -> list[dict[str, str]]:
         return rut.cpu_idle_then_full_load(idle, samples * rut.SCRAPE)
 
-    return UnitTestContext(rule_spec, tools["promtool"], manifest_configs.paths["alert-rules.yml"], series,
-                           100.0, start=float(idle), tolerance=float(rut.SCRAPE))
+    return UnitTestContext(
+        rule_spec,
+        tools["promtool"],
+        manifest_configs.paths["alert-rules.yml"],
+        series,
+        100.0,
+        start=float(idle),
+        tolerance=float(rut.SCRAPE),
+    )
 
 
 @when("promtool runs the rule unit tests for it", target_fixture="unit_tests")
 def unit_tests_plain(tools: dict[str, Path], manifest_configs: ManifestConfigs, rule_spec: RuleSpec) -> UnitTestContext:
-    return UnitTestContext(rule_spec, tools["promtool"], manifest_configs.paths["alert-rules.yml"],
-                           lambda _v, n: rut.SIGNALS["a scrape target's up value"](1, n), 1.0, start=0.0, tolerance=0.0)
+    return UnitTestContext(
+        rule_spec,
+        tools["promtool"],
+        manifest_configs.paths["alert-rules.yml"],
+        lambda _v, n: rut.SIGNALS["a scrape target's up value"](1, n),
+        1.0,
+        start=0.0,
+        tolerance=0.0,
+    )
 
 
-def _run(unit_tests: UnitTestContext, evidence: ScenarioEvidence, check: rut.Check, value: float | None = None) -> tuple[bool, str]:
+def _run(
+    unit_tests: UnitTestContext, evidence: ScenarioEvidence, check: rut.Check, value: float | None = None
+) -> tuple[bool, str]:
     started = time.monotonic()
     ok, output = unit_tests.check(check, value)
     evidence.record(f"promtool: {check.name}", time.monotonic() - started, "s", note="pass" if ok else "FAIL")
@@ -123,18 +157,23 @@ def _run(unit_tests: UnitTestContext, evidence: ScenarioEvidence, check: rut.Che
 def _explain(spec: RuleSpec) -> str:
     if spec.comparison == "always":
         return f"plan: {spec.alert} always firing, severity {spec.severity}"
-    return (f"plan: {spec.alert} when {spec.signal} {spec.comparison} {spec.threshold:g} for "
-            f"{spec.hold:g} s, severity {spec.severity}")
+    return (
+        f"plan: {spec.alert} when {spec.signal} {spec.comparison} {spec.threshold:g} for "
+        f"{spec.hold:g} s, severity {spec.severity}"
+    )
 
 
 @then("it is pending as soon as the signal is past the threshold")
 def pending_at_once(unit_tests: UnitTestContext, scenario_evidence: ScenarioEvidence) -> None:
     spec = unit_tests.spec
-    check = rut.Check("pending as soon as past the threshold", f'count(ALERTS{{alertname="{spec.alert}",alertstate="pending"}})',
-                      unit_tests.start, [{"labels": "{}", "value": 1}])
+    check = rut.Check(
+        "pending as soon as past the threshold", rut.count_expr(spec.alert, "pending"), unit_tests.start, rut.ONE
+    )
     ok, output = _run(unit_tests, scenario_evidence, check)
-    assert ok, (f"{spec.alert} is not pending with {spec.signal} at {unit_tests.alerting:g}: the rule's threshold "
-                f"or expression differs from the plan ({_explain(spec)}).\npromtool: {output}")
+    assert ok, (
+        f"{spec.alert} is not pending with {spec.signal} at {unit_tests.alerting:g}: the rule's threshold "
+        f"or expression differs from the plan ({_explain(spec)}).\npromtool: {output}"
+    )
 
 
 @then(parsers.parse("it is not firing a moment before {hold} has passed"))
@@ -142,22 +181,28 @@ def pending_at_once(unit_tests: UnitTestContext, scenario_evidence: ScenarioEvid
 def not_firing_before(unit_tests: UnitTestContext, scenario_evidence: ScenarioEvidence, hold: str) -> None:
     spec = unit_tests.spec
     at = unit_tests.start + seconds(hold) - 1
-    check = rut.Check(f"not firing at {at:g} s", f'count(ALERTS{{alertname="{spec.alert}",alertstate="firing"}})', at, [])
+    check = rut.Check(f"not firing at {at:g} s", rut.count_expr(spec.alert, "firing"), at, [])
     ok, output = _run(unit_tests, scenario_evidence, check)
-    assert ok, (f"{spec.alert} already fires {at - unit_tests.start:g} s after the condition began: its `for` is "
-                f"shorter than the plan's {hold} ({_explain(spec)}).\npromtool: {output}")
+    assert ok, (
+        f"{spec.alert} already fires {at - unit_tests.start:g} s after the condition began: its `for` is "
+        f"shorter than the plan's {hold} ({_explain(spec)}).\npromtool: {output}"
+    )
 
 
 @then(parsers.parse('it fires with severity "{severity}" once {hold} has passed'))
 @then(parsers.parse('it fires with severity "{severity}" once {hold} of full load have passed'))
-def fires_after_hold(unit_tests: UnitTestContext, scenario_evidence: ScenarioEvidence, severity: str, hold: str) -> None:
+def fires_after_hold(
+    unit_tests: UnitTestContext, scenario_evidence: ScenarioEvidence, severity: str, hold: str
+) -> None:
     spec = unit_tests.spec
     at = unit_tests.start + seconds(hold) + unit_tests.tolerance
     check = rut.Check(f"firing at {at:g} s", rut.state_expr(spec.alert, "firing"), at, rut.firing(severity))
     ok, output = _run(unit_tests, scenario_evidence, check)
-    assert ok, (f"{spec.alert} is not firing with severity {severity!r} {at - unit_tests.start:g} s after "
-                f"{spec.signal} reached {unit_tests.alerting:g}: the threshold, `for` or severity differs from "
-                f"the plan ({_explain(spec)}).\npromtool: {output}")
+    assert ok, (
+        f"{spec.alert} is not firing with severity {severity!r} {at - unit_tests.start:g} s after "
+        f"{spec.signal} reached {unit_tests.alerting:g}: the threshold, `for` or severity differs from "
+        f"the plan ({_explain(spec)}).\npromtool: {output}"
+    )
 
 
 @then(parsers.parse('it fires with severity "{severity}" from the first evaluation on'))
@@ -169,8 +214,9 @@ def fires_from_start(unit_tests: UnitTestContext, scenario_evidence: ScenarioEvi
 def never_at_threshold(unit_tests: UnitTestContext, scenario_evidence: ScenarioEvidence) -> None:
     spec = unit_tests.spec
     at = spec.hold + 60
-    check = rut.Check(f"quiet at the threshold until {at:g} s",
-                      f'count(ALERTS{{alertname="{spec.alert}",alertstate="firing"}})', at, [])
+    check = rut.Check(f"quiet at the threshold until {at:g} s", rut.count_expr(spec.alert, "firing"), at, [])
     ok, output = _run(unit_tests, scenario_evidence, check, value=spec.threshold)
-    assert ok, (f"{spec.alert} fires with {spec.signal} exactly at {spec.threshold:g}: the threshold or the "
-                f"comparison differs from the plan ({_explain(spec)}).\npromtool: {output}")
+    assert ok, (
+        f"{spec.alert} fires with {spec.signal} exactly at {spec.threshold:g}: the threshold or the "
+        f"comparison differs from the plan ({_explain(spec)}).\npromtool: {output}"
+    )

@@ -1,0 +1,107 @@
+"""The acceptance suite itself, run as a user runs it: in full, and against manifests
+that put one of the plan's mistakes back (the run must fail and say which criterion)."""
+
+import json
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from fixtures import manifests
+
+REPO = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.slow
+
+
+def run_suite(out: Path, *args: str, manifest_dir: Path | None = None, timeout: float = 1800):
+    out.mkdir(parents=True, exist_ok=True)
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "features",
+        f"--html={out / 'acceptance.html'}",
+        f"--junitxml={out / 'junit.xml'}",
+        f"--cucumberjson={out / 'cucumber.json'}",
+        f"--evidence={out / 'evidence.json'}",
+        *args,
+    ]
+    if manifest_dir is not None:
+        cmd += ["--manifests", str(manifest_dir)]
+    return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture
+def manifest_copy(tmp_path):
+    copy = tmp_path / "manifests" / "base"
+    shutil.copytree(manifests.BASE, copy)
+    return copy
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new))
+
+
+def test_full_local_acceptance_run_passes_and_reports(tmp_path):
+    out = tmp_path / "reports"
+    proc = run_suite(out)
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
+    suite = ET.parse(out / "junit.xml").getroot().find("testsuite")
+    assert int(suite.get("tests")) >= 25 and suite.get("failures") == "0" and suite.get("errors") == "0"
+    evidence = json.loads((out / "evidence.json").read_text())
+    judged = [m for m in evidence["measurements"] if m["within"] is not None]
+    assert judged and all(m["within"] for m in judged)
+    gpu = [m for m in judged if m["name"] == "crossing → notified" and "85 °C" in m["scenario"]]
+    assert len(gpu) == 1 and gpu[0]["unit"] == "s" and gpu[0]["bound"]
+    assert json.loads((out / "cucumber.json").read_text())
+    html = (out / "acceptance.html").read_text()
+    assert "Measured evidence" in html and "crossing → notified" in html
+
+
+def test_raised_gpu_threshold_fails_the_criterion(tmp_path, manifest_copy):
+    edit(manifest_copy / "prometheus" / "alert-rules.yml", "DCGM_FI_DEV_GPU_TEMP > 80", "DCGM_FI_DEV_GPU_TEMP > 90")
+    proc = run_suite(tmp_path / "r", "-k", "held_at_85 or GPUHighTemperature", manifest_dir=manifest_copy)
+    assert proc.returncode == 1, proc.stdout[-3000:]
+    assert "GPUHighTemperature is not pending with GPU temperature in °C at 81" in proc.stdout
+    assert "timed out" in proc.stdout and "GPUHighTemperature to fire after GPU 1 at 85 °C" in proc.stdout
+
+
+def test_longer_hold_is_caught_offline(tmp_path, manifest_copy):
+    rules = manifest_copy / "prometheus" / "alert-rules.yml"
+    text = rules.read_text()
+    rules.write_text(
+        text.replace("DCGM_FI_DEV_GPU_TEMP > 80\n        for: 2m", "DCGM_FI_DEV_GPU_TEMP > 80\n        for: 3m")
+    )
+    proc = run_suite(tmp_path / "r", "-m", "rules", "-k", "GPUHighTemperature", manifest_dir=manifest_copy)
+    assert proc.returncode == 1, proc.stdout[-3000:]
+    assert "GPUHighTemperature is not firing with severity 'warning' 120 s after" in proc.stdout
+
+
+def test_broken_gpu_route_fails_the_routing_criterion(tmp_path, manifest_copy):
+    edit(
+        manifest_copy / "alertmanager" / "alertmanager.yml",
+        """alertname =~ "GPU.+\"""",
+        """alertname = "GPUHighTemperature\"""",
+    )
+    proc = run_suite(tmp_path / "r", "-m", "routing", "-k", "GPUMemoryFull", manifest_dir=manifest_copy)
+    assert proc.returncode == 1, proc.stdout[-3000:]
+    assert "is routed to ['default-receiver']; the plan says ['gpu-alerts']" in proc.stdout
+
+
+def test_unparsable_rule_stops_before_anything_starts(tmp_path, manifest_copy):
+    edit(manifest_copy / "prometheus" / "alert-rules.yml", "DCGM_FI_DEV_GPU_TEMP > 80", "DCGM_FI_DEV_GPU_TEMP >")
+    proc = run_suite(tmp_path / "r", "-m", "gpu", manifest_dir=manifest_copy, timeout=120)
+    assert proc.returncode == 4, proc.stdout[-3000:]
+    assert "promtool check rules rejected" in proc.stdout and "alert-rules.yml" in proc.stdout
+    assert "prometheus log" not in proc.stdout, "no component should have been started"
+
+
+def test_kind_without_docker_is_one_clear_error(tmp_path):
+    proc = run_suite(tmp_path / "r", "--target", "kind", "-m", "gpu", timeout=120)
+    assert proc.returncode == 4
+    assert "kind" in proc.stdout

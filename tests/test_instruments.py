@@ -1,0 +1,67 @@
+"""The instruments speak the real wire formats: checked with the real tools."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+
+from fixtures.instrument_clients import FakeDcgmClient, WebhookReceiverClient
+from fixtures.polling import eventually
+from fixtures.processes import ProcessGroup, free_port
+from fixtures.provision import ensure
+from fixtures.versions import PROMETHEUS
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def running(tmp_path):
+    group = ProcessGroup(tmp_path)
+
+    def start(module):
+        address = f"127.0.0.1:{free_port()}"
+        proc = group.start(module, [sys.executable, "-m", f"instruments.{module}", "--listen", address], cwd=REPO)
+        return proc, f"http://{address}"
+
+    yield start
+    group.stop_all()
+
+
+def test_fake_dcgm_serves_valid_exposition_format(running):
+    _, url = running("fake_dcgm_exporter")
+    dcgm = FakeDcgmClient(url)
+    eventually(dcgm.ready, timeout=10, what="fake DCGM exporter")
+    state = dcgm.set_gpu("node-a", 0, temperature_c=85, power_w=650)
+    dcgm.set_gpu("node-a", 1)
+    text = requests.get(url + "/metrics", timeout=5).text
+    promtool = ensure(PROMETHEUS)["promtool"]
+    lint = subprocess.run([str(promtool), "check", "metrics"], input=text, capture_output=True, text=True)
+    # promtool exits 1 for lint *warnings* too; only a parse error would mention "error".
+    assert "error" not in (lint.stdout + lint.stderr).lower(), lint.stdout + lint.stderr
+    line = next(x for x in text.splitlines() if x.startswith("DCGM_FI_DEV_GPU_TEMP{") and 'gpu="0"' in x)
+    for label in ("gpu=", "UUID=", "modelName=", "Hostname=", "device="):
+        assert label in line, f"{label} missing from {line}"
+    assert line.endswith(" 85")
+    assert state["uuid"] in line
+    dcgm.remove_host("node-a")
+    assert "node-a" not in requests.get(url + "/metrics", timeout=5).text
+
+
+def test_fake_dcgm_rejects_unknown_fields(running):
+    _, url = running("fake_dcgm_exporter")
+    eventually(FakeDcgmClient(url).ready, timeout=10, what="fake DCGM exporter")
+    response = requests.put(url + "/gpus/n/0", json={"temprature": 90}, timeout=5)
+    assert response.status_code == 400 and "temprature" in response.text
+
+
+def test_webhook_receiver_records_by_path(running):
+    _, url = running("webhook_receiver")
+    hook = WebhookReceiverClient(url)
+    eventually(hook.ready, timeout=10, what="webhook receiver")
+    payload = {"receiver": "gpu-alerts", "status": "firing", "alerts": [{"status": "firing", "labels": {"a": "1"}}]}
+    requests.post(url + "/gpu", json=payload, timeout=5).raise_for_status()
+    assert requests.post(url + "/gpu", json={"not": "alertmanager"}, timeout=5).status_code == 400
+    [(note, alert)] = hook.deliveries({"a": "1"})
+    assert (note.path, note.receiver, alert["labels"]) == ("/gpu", "gpu-alerts", {"a": "1"})
