@@ -35,12 +35,16 @@ def test_rules_durations_are_divided(objs):
 
 def test_prometheus_points_at_local_processes(objs):
     source = objs.config_file("prometheus-config", "prometheus.yml")
-    doc = yaml.safe_load(render.render_prometheus(source, rule_glob="/r/*.yml", local=LOCAL, profile=FAST))
+    doc = yaml.safe_load(
+        render.render_prometheus(source, rule_glob="/r/*.yml", local=LOCAL, pod_discovery="/sd/p-*.json", profile=FAST)
+    )
     assert doc["rule_files"] == ["/r/*.yml"]
     assert doc["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"] == [LOCAL["alertmanager"]]
     jobs = {j["job_name"]: j for j in doc["scrape_configs"]}
-    assert jobs["dcgm-exporter"]["static_configs"] == [{"targets": [LOCAL["dcgm-exporter"]]}]
+    # Pod discovery through files that carry the Kubernetes meta labels: relabelling is kept.
+    assert jobs["dcgm-exporter"]["file_sd_configs"] == [{"files": ["/sd/p-*.json"]}]
     assert "kubernetes_sd_configs" not in jobs["node-exporter"]
+    assert jobs["dcgm-exporter"]["relabel_configs"] == yaml.safe_load(source)["scrape_configs"][2]["relabel_configs"]
     assert doc["global"]["scrape_interval"] == "500ms"
     assert doc["global"]["external_labels"] == {"cluster": "odin"}
 
@@ -65,7 +69,33 @@ def test_qualified_service_names_are_rewritten():
     assert LOCAL["alertmanager"] in out and LOCAL["loki"] in out and "other:9093" in out
 
 
-def test_unknown_discovered_job_is_an_error():
-    text = "scrape_configs:\n- job_name: mystery\n  kubernetes_sd_configs: [{role: pod}]\n"
+def test_discovery_roles_without_a_local_stand_in_are_an_error():
+    text = "scrape_configs:\n- job_name: mystery\n  kubernetes_sd_configs: [{role: node}]\n"
     with pytest.raises(render.RenderError, match="mystery"):
-        render.render_prometheus(text, rule_glob="/r", local=LOCAL, profile=FAST)
+        render.render_prometheus(text, rule_glob="/r", local=LOCAL, pod_discovery="/sd", profile=FAST)
+
+
+def test_loki_and_promtail_use_run_directories_and_loopback(objs):
+    mounts = {"/loki": "/run/x/loki", "/var/log/pods": "/run/x/pods", "/run/promtail": "/run/x/pt"}
+    loki = yaml.safe_load(
+        render.render_loki(
+            objs.config_file("loki-config", "loki.yaml"), local=LOCAL, grpc_port=1, mounts=mounts, profile=FAST
+        )
+    )
+    assert loki["common"]["path_prefix"] == "/run/x/loki"
+    assert loki["server"]["http_listen_port"] == int(LOCAL["loki"].split(":")[1])
+    assert loki["ruler"]["alertmanager_url"] == f"http://{LOCAL['alertmanager']}"
+    assert loki["limits_config"]["retention_period"] == "31d", "retention is not a duration the profile scales"
+    promtail = yaml.safe_load(
+        render.render_promtail(
+            objs.config_file("promtail-config", "promtail.yaml"),
+            local=LOCAL,
+            mounts=mounts,
+            pod_discovery="/sd/pt-*.json",
+        )
+    )
+    assert promtail["clients"][0]["url"] == f"http://{LOCAL['loki']}/loki/api/v1/push"
+    assert promtail["positions"]["filename"] == "/run/x/pt/positions.yaml"
+    job = promtail["scrape_configs"][0]
+    assert job["pipeline_stages"] == [{"cri": {}}]
+    assert job["relabel_configs"][-1]["replacement"].startswith("/run/x/pods/")
