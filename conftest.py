@@ -9,4 +9,6 @@ pytest_plugins = [
     "steps.alert_steps",
     "steps.routing_steps",
     "steps.rule_steps",
+    "steps.log_steps",
+    "steps.log_alert_steps",
 ]

@@ -1,0 +1,280 @@
+"""Steps about logs: Loki's health, ingestion, search and the logs dashboard."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import random
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from pytest_bdd import given, parsers, then, when
+
+from fixtures import manifests, timeouts
+from fixtures.evidence import ScenarioEvidence
+from fixtures.log_search import SEARCHES, Corpora, Corpus, run_search
+from fixtures.logs import LogPipeline, Summary, percentile, sequence_numbers, sequence_numbers_of
+from fixtures.polling import eventually
+from fixtures.targets import Target
+from fixtures.targets.base import Workload
+from fixtures.timing import parse_duration
+from fixtures.versions import LOKI
+
+
+@pytest.fixture(scope="session")
+def corpora(stack: Target) -> Corpora:
+    return Corpora(stack)
+
+
+@given("the logging stack is running", target_fixture="logs")
+def logging_stack(stack: Target, run_id: str) -> Iterator[LogPipeline]:
+    with LogPipeline(stack, run_id).workloads() as pipeline:
+        yield pipeline
+
+
+# -- Loki health -----------------------------------------------------------------------
+
+
+@then("Loki reports ready")
+def loki_ready(logs: LogPipeline) -> None:
+    logs.loki.ready()
+
+
+@then("Loki's build version is the one the suite pins")
+def loki_version(logs: LogPipeline) -> None:
+    version = logs.loki.buildinfo()["version"]
+    assert version == LOKI.version, f"Loki reports version {version}; the suite pins {LOKI.version}"
+
+
+@then(parsers.parse("Loki's running configuration deletes logs older than {days:d} days"))
+def loki_retention(logs: LogPipeline, days: int) -> None:
+    config = logs.loki.running_config()
+    enabled = config["compactor"].get("retention_enabled")
+    period = config["limits_config"].get("retention_period", "0s")
+    assert enabled, "the compactor's retention is off: old logs are never deleted (retention_enabled: false)"
+    assert parse_duration(period) == days * 86400, f"Loki keeps logs for {period}; the checklist says {days} days"
+
+
+@then("Loki's running configuration sends ruler alerts to Alertmanager over its v2 API")
+def loki_ruler_wired(logs: LogPipeline) -> None:
+    ruler = logs.loki.running_config()["ruler"]
+    assert ruler.get("alertmanager_url"), "Loki's ruler has no Alertmanager URL: log alerts go nowhere"
+    # Older releases defaulted to the v1 API, which Alertmanager 0.27 removed (D13).
+    assert ruler.get("enable_alertmanager_v2", True), "Loki's ruler speaks Alertmanager API v1"
+
+
+@then(parsers.parse('Loki\'s ruler has loaded the alert "{alert}"'))
+def loki_rule_loaded(logs: LogPipeline, alert: str) -> None:
+    def loaded() -> None:
+        groups = logs.loki.rule_groups()
+        names = [r.get("alert") for ns in groups.values() for g in ns for r in g.get("rules", [])]
+        assert alert in names, f"ruler has {names or 'no rules'}"
+
+    eventually(loaded, timeout=timeouts.PROCESS_READY, what=f"Loki's ruler to load {alert}")
+
+
+# -- ingestion -------------------------------------------------------------------------
+
+
+@given("a workload writes a unique marker line", target_fixture="marker_workload")
+@when("a workload writes a unique marker line", target_fixture="marker_workload")
+def marker_workload(logs: LogPipeline) -> tuple[Workload, str]:
+    marker = f"ODIN-MARKER-{logs.run_id}"
+    return logs.start("marker", "--lines", "1", "--marker", marker, "--linger"), marker
+
+
+@then(
+    parsers.parse(
+        "the marker is found in Loki by the workload's namespace, pod and container within {limit:d} seconds"
+    ),
+    target_fixture="marker_entry",
+)
+def marker_found(
+    logs: LogPipeline, marker_workload: tuple[Workload, str], scenario_evidence: ScenarioEvidence, limit: int
+) -> tuple[int, float]:
+    workload, marker = marker_workload
+    entry, seen_at = logs.wait_for_line(workload, marker, timeout=limit + timeouts.DELIVERY_SLACK)
+    written_ns = next(ts for ts, line in logs.target.container_log(workload) if marker in line)
+    latency = scenario_evidence.record(
+        "written → searchable (new stream)",
+        seen_at - written_ns / 1e9,
+        "s",
+        high=float(limit),
+        note="first line of a new stream",
+    )
+    assert latency.within, f"the marker took {latency.value:.1f} s to become searchable (limit {limit} s)"
+    for label, value in (("namespace", workload.namespace), ("pod", workload.pod), ("container", workload.container)):
+        assert entry.labels.get(label) == value, f"stream label {label}={entry.labels.get(label)!r}, expected {value!r}"
+    return entry.timestamp_ns, written_ns / 1e9
+
+
+@then("the entry carries the time the container runtime recorded, not the time it was read")
+def marker_timestamp(logs: LogPipeline, marker_workload: tuple[Workload, str], marker_entry: tuple[int, float]) -> None:
+    entry_ns, written = marker_entry
+    written_ns = round(written * 1e9)
+    # Nanosecond equality proves the cri stage parsed the runtime's timestamp; a docker stage
+    # or no stage would stamp the time Promtail read the line.
+    assert abs(entry_ns - written_ns) < 1000, (
+        f"Loki stamps the line {(entry_ns - written_ns) / 1e9:+.3f} s from the runtime's time: the pipeline does not "
+        "parse CRI lines (is the `cri` stage configured?)"
+    )
+
+
+@then(parsers.parse("its stream has at most {limit:d} labels"))
+def stream_labels(
+    logs: LogPipeline, marker_workload: tuple[Workload, str], scenario_evidence: ScenarioEvidence, limit: int
+) -> None:
+    workload, _ = marker_workload
+    [stream] = logs.loki.series(workload.selector)
+    scenario_evidence.record(
+        "labels on the stream", len(stream), "labels", high=float(limit), note=", ".join(sorted(stream))
+    )
+    assert len(stream) <= limit, f"{len(stream)} labels (Loki drops streams over {limit}): {sorted(stream)}"
+
+
+@then(parsers.parse("every running container has a log stream in Loki within {limit:d} seconds"))
+def every_container_has_stream(logs: LogPipeline, scenario_evidence: ScenarioEvidence, limit: int) -> None:
+    containers = logs.target.running_containers()
+
+    def all_streams() -> int:
+        streams = {(s.get("namespace"), s.get("pod"), s.get("container")) for s in logs.loki.series('{pod=~".+"}')}
+        missing = [c.selector for c in containers if (c.namespace, c.pod, c.container) not in streams]
+        assert not missing, f"{len(missing)} of {len(containers)} containers have no stream: {missing}"
+        return len(containers)
+
+    count = eventually(all_streams, timeout=float(limit), what="a log stream for every running container")
+    scenario_evidence.record("containers with a stream", count, "containers", low=float(len(containers)))
+
+
+@dataclass(frozen=True)
+class SteadyWriter:
+    workload: Workload
+    lines: int
+    seconds: float
+
+
+@when(parsers.parse("a workload writes {rate:d} lines per second for {seconds:d} seconds"), target_fixture="steady")
+def steady_workload(logs: LogPipeline, rate: int, seconds: int) -> SteadyWriter:
+    lines = rate * seconds
+    workload = logs.start("steady", "--lines", str(lines), "--rate", str(rate), "--size", "100", "--linger")
+    return SteadyWriter(workload, lines, float(seconds))
+
+
+@then(
+    parsers.parse("every line it wrote is in Loki once, in order, within {limit:d} seconds of the last one"),
+    target_fixture="arrivals",
+)
+def steady_complete(
+    logs: LogPipeline, steady: SteadyWriter, scenario_evidence: ScenarioEvidence, limit: int
+) -> dict[int, float]:
+    workload, lines = steady.workload, steady.lines
+    arrivals = logs.track_arrivals(workload, lines, timeout=steady.seconds + limit)
+    seqs = sequence_numbers(logs.entries(workload))
+    missing = sorted(set(range(1, lines + 1)) - set(seqs))
+    duplicates = len(seqs) - len(set(seqs))
+    out_of_order = sum(1 for a, b in itertools.pairwise(seqs) if b < a)
+    scenario_evidence.record("lines written", lines, "lines")
+    scenario_evidence.record("lines missing", len(missing), "lines", high=0.0)
+    scenario_evidence.record("lines duplicated", duplicates, "lines", high=0.0)
+    scenario_evidence.record("lines out of order", out_of_order, "lines", high=0.0)
+    assert not missing and not duplicates and not out_of_order, (
+        f"missing {missing[:10]}…, {duplicates} duplicates, {out_of_order} out of order"
+    )
+    return arrivals
+
+
+@then(parsers.parse("{count:d} in {total:d} lines were searchable within {limit:d} seconds of being written"))
+def ingest_latency(
+    logs: LogPipeline,
+    steady: SteadyWriter,
+    arrivals: dict[int, float],
+    scenario_evidence: ScenarioEvidence,
+    count: int,
+    total: int,
+    limit: int,
+) -> None:
+    written = {
+        seq: ts / 1e9 for ts, line in logs.target.container_log(steady.workload) for seq in sequence_numbers_of(line)
+    }
+    latencies = [arrivals[seq] - written[seq] for seq in arrivals if seq in written]
+    assert len(latencies) == steady.lines, f"{len(latencies)} of {steady.lines} lines could be timed"
+    pct = 100 * count / total
+    summary = Summary.of(latencies)
+    scenario_evidence.record("ingest latency p50", summary.p50, "s", note="runtime timestamp → first returned")
+    judged = scenario_evidence.record(f"ingest latency p{pct:g}", percentile(latencies, pct), "s", high=float(limit))
+    scenario_evidence.record("ingest latency max", summary.max, "s", note=f"{summary.count} lines, polled every 0.2 s")
+    assert judged.within, f"p{pct:g} ingest latency {judged.value:.2f} s exceeds {limit} s"
+
+
+# -- search ----------------------------------------------------------------------------
+
+
+@given(parsers.parse("{lines:d} log lines from {count:d} workloads are in Loki"), target_fixture="corpus")
+def search_corpus(
+    corpora: Corpora, logs: LogPipeline, scenario_evidence: ScenarioEvidence, lines: int, count: int
+) -> Corpus:
+    corpus = corpora.get(lines, count, logs.run_id)
+    scenario_evidence.record("lines in Loki", corpus.lines, "lines", low=float(lines))
+    scenario_evidence.record("corpus ingest time", corpus.ingest_seconds, "s", note="written → all countable")
+    return corpus
+
+
+@when(
+    parsers.parse('an engineer runs the search "{search}" over the last hour {runs:d} times'),
+    target_fixture="search_runs",
+)
+def run_searches(logs: LogPipeline, corpus: Corpus, search: str, runs: int) -> list[tuple[float, int, str]]:
+    assert search in SEARCHES, f"unknown search {search!r}: add it to fixtures/log_search.py ({sorted(SEARCHES)})"
+    rnd = random.Random(f"{search}-{logs.run_id}")
+    return [run_search(logs.loki, SEARCHES[search], corpus, rnd) for _ in range(runs)]
+
+
+@then("every run returns results")
+def searches_return_results(search_runs: list[tuple[float, int, str]]) -> None:
+    empty = [query for _, results, query in search_runs if results == 0]
+    assert not empty, f"{len(empty)} of {len(search_runs)} searches returned nothing, e.g. {empty[0]}"
+
+
+@then(parsers.parse("{count:d} in {total:d} runs return within {limit:d} seconds"))
+def searches_fast(
+    search_runs: list[tuple[float, int, str]], scenario_evidence: ScenarioEvidence, count: int, total: int, limit: int
+) -> None:
+    times = [elapsed for elapsed, _, _ in search_runs]
+    summary = Summary.of(times)
+    pct = 100 * count / total
+    scenario_evidence.record("search latency p50", summary.p50, "s")
+    judged = scenario_evidence.record(f"search latency p{pct:g}", percentile(times, pct), "s", high=float(limit))
+    scenario_evidence.record("search latency max", summary.max, "s", note=f"{summary.count} runs")
+    assert judged.within, f"p{pct:g} search latency {judged.value:.2f} s exceeds {limit} s (max {summary.max:.2f} s)"
+
+
+# -- dashboard -------------------------------------------------------------------------
+
+
+@then(parsers.parse('every query of the "{title}" dashboard returns data from Loki'))
+def dashboard_queries(logs: LogPipeline, manifest_dir, scenario_evidence: ScenarioEvidence, title: str) -> None:
+    objs = manifests.load(manifest_dir)
+    dashboards = [
+        json.loads(text)
+        for cm in objs.of_kind("ConfigMap")
+        for key, text in (cm.get("data") or {}).items()
+        if key.endswith(".json")
+    ]
+    matching = [d for d in dashboards if d.get("title") == title]
+    assert matching, f"no dashboard titled {title!r} in the manifests (have {[d.get('title') for d in dashboards]})"
+    queries = [(p["title"], t["expr"]) for p in matching[0]["panels"] for t in p.get("targets", [])]
+    assert queries, f"the {title!r} dashboard has no queries"
+
+    def answered(panel: str, expr: str) -> int:
+        data = logs.loki.query_range(expr, since=3600, limit=100, step="60s" if "rate(" in expr else None)
+        assert data["result"], f"panel {panel!r}: {expr} returned no data"
+        return len(data["result"])
+
+    for panel, expr in queries:
+        started = time.perf_counter()
+        series = eventually(
+            lambda p=panel, e=expr: answered(p, e), timeout=timeouts.NEW_STREAM, what=f"panel {panel!r} to have data"
+        )
+        scenario_evidence.record(f"panel “{panel}”", time.perf_counter() - started, "s", note=f"{series} series")
