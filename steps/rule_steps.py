@@ -56,6 +56,17 @@ def amtool_accepts(tools: dict[str, Path], manifest_configs: ManifestConfigs) ->
     config_check.check_alertmanager(tools["amtool"], manifest_configs.paths["alertmanager.yml"])
 
 
+@then("Loki accepts its configuration")
+def loki_accepts(tools: dict[str, Path], manifest_configs: ManifestConfigs) -> None:
+    # The LogQL alert rules are parsed by Loki's ruler at load time: see "Loki health".
+    config_check.check_loki(tools["loki"], manifest_configs.paths["loki.yaml"])
+
+
+@then("Promtail accepts its configuration")
+def promtail_accepts(tools: dict[str, Path], manifest_configs: ManifestConfigs) -> None:
+    config_check.check_promtail(tools["promtail"], manifest_configs.paths["promtail.yaml"])
+
+
 @given(
     parsers.re(
         r'the plan\'s rule "(?P<alert>[^"]+)": (?P<signal>.+) (?P<comparison>above|below) '
