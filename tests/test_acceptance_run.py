@@ -105,3 +105,17 @@ def test_kind_without_docker_is_one_clear_error(tmp_path):
     proc = run_suite(tmp_path / "r", "--target", "kind", "-m", "gpu", timeout=120)
     assert proc.returncode == 4
     assert "kind" in proc.stdout
+
+
+def test_retention_off_fails_the_retention_criterion(tmp_path, manifest_copy):
+    edit(manifest_copy / "loki" / "loki.yaml", "retention_enabled: true", "retention_enabled: false")
+    proc = run_suite(tmp_path / "r", "-k", "retention", manifest_dir=manifest_copy)
+    assert proc.returncode == 1, proc.stdout[-3000:]
+    assert "the compactor's retention is off" in proc.stdout
+
+
+def test_plan_docker_stage_fails_the_timestamp_criterion(tmp_path, manifest_copy):
+    edit(manifest_copy / "promtail" / "promtail.yaml", "      - cri: {}", "      - docker: {}")
+    proc = run_suite(tmp_path / "r", "-k", "marker_line_is_found", manifest_dir=manifest_copy)
+    assert proc.returncode == 1, proc.stdout[-3000:]
+    assert "the pipeline does not parse CRI lines" in proc.stdout
