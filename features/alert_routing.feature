@@ -1,4 +1,4 @@
-@alerting @routing
+@alerting @routing @sc4
 Feature: Alertmanager routing
   Every alert reaches the receiver the plan promises: GPU alerts go to the GPU team (and a
   critical one pages as well), critical alerts to the critical receiver, everything else

@@ -1,4 +1,4 @@
-@alerting @gpu
+@alerting @gpu @sc3 @sc5
 Feature: GPU temperature alerting
   The GPU team hears about a GPU that runs hot for longer than the plan tolerates, and
   only then. Plan: GPUHighTemperature above 80 °C held for 2 minutes, severity warning,

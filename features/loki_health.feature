@@ -1,4 +1,4 @@
-@logs
+@logs @loki_health
 Feature: Loki health
   Loki is ready, runs the release this suite pins, enforces the retention the plan's
   checklist promises ("Log retention configured": 31 days here), and its ruler sends
@@ -11,6 +11,7 @@ Feature: Loki health
     Then Loki reports ready
     And Loki's build version is the one the suite pins
 
+  @retention
   Scenario: Loki enforces its retention period
     Then Loki's running configuration deletes logs older than 31 days
 

@@ -91,6 +91,25 @@ def receiver_notified(
         bound=f"{earliest:.3g}–{latest:.3g} s ({window.formula()}; +{timeouts.DELIVERY_SLACK:g} s slack)",
         note=("group existed: earliest is H" if reused else "new group: earliest is H+W"),
     )
+    series, threshold = pipeline.signal(
+        fired_alert.alertname,
+        stim.labels,
+        stim.changed_at - 4 * window.scrape,
+        delivery.notification.received_at + window.scrape,
+        window.scrape / 2,
+    )
+    scenario_evidence.timeline(
+        f"{fired_alert.alertname}: {stim.description}",
+        "rule expression value",
+        threshold,
+        series,
+        [
+            (stim.changed_at, "crossing"),
+            (fired_alert.pending_at, "pending"),
+            (firing_at, "firing"),
+            (delivery.notification.received_at, f"notified {receiver}"),
+        ],
+    )
     assert measured.within, (
         f"{fired_alert.alertname} reached {receiver!r} {delivery.latency:.2f} s after {stim.description}; "
         f"the plan allows {earliest:.3g}–{latest:.3g} s ({window.formula()}). Too early means a shorter "

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from pytest_bdd import given, parsers, when
 
+from fixtures import timeouts
 from fixtures.alerting import AlertPipeline, Stimulus
 from fixtures.instrument_clients import FakeDcgmClient
 from fixtures.phrases import seconds
@@ -51,7 +52,7 @@ def gpu_node(pipeline: AlertPipeline, run_id: str, count: int, celsius: float) -
     # The scenario's stimuli are timed from here: the idle series must be in Prometheus first.
     eventually(
         lambda: _assert_scraped(pipeline, node.hostname, count),
-        timeout=30.0,
+        timeout=timeouts.TARGET_UP + 2 * pipeline.scrape_interval("dcgm-exporter"),
         what=f"Prometheus to scrape the {count} GPUs of {node.hostname}",
     )
     yield node

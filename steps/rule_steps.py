@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -159,9 +158,9 @@ def unit_tests_plain(tools: dict[str, Path], manifest_configs: ManifestConfigs, 
 def _run(
     unit_tests: UnitTestContext, evidence: ScenarioEvidence, check: rut.Check, value: float | None = None
 ) -> tuple[bool, str]:
-    started = time.monotonic()
     ok, output = unit_tests.check(check, value)
-    evidence.record(f"promtool: {check.name}", time.monotonic() - started, "s", note="pass" if ok else "FAIL")
+    # The figure is the simulated moment promtool judged, which is what the plan specifies.
+    evidence.record(f"promtool: {check.name}", check.at_seconds, "s (simulated)", note="pass" if ok else "FAIL")
     return ok, output
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from fixtures import manifests
+from tests.report_screenshot import ink, screenshot
 
 REPO = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.slow
@@ -60,7 +61,11 @@ def test_full_local_acceptance_run_passes_and_reports(tmp_path):
     assert len(gpu) == 1 and gpu[0]["unit"] == "s" and gpu[0]["bound"]
     assert json.loads((out / "cucumber.json").read_text())
     html = (out / "acceptance.html").read_text()
-    assert "Measured evidence" in html and "crossing → notified" in html
+    assert "Success criteria (Phase 3 plan)" in html and "crossing → notified" in html
+    assert "data:image/png;base64," in html, "no timeline or histogram embedded"
+    assert "not covered on local" in html, "SC6 (24-hour loss) must not be shown as passing locally"
+    png = screenshot(out / "acceptance.html", tmp_path / "report.png")
+    assert ink(png) > 0.02, "the report renders blank in Chromium"
 
 
 def test_raised_gpu_threshold_fails_the_criterion(tmp_path, manifest_copy):

@@ -1,0 +1,40 @@
+"""The report's verdict logic: a criterion passes only when scenarios proving it ran and passed."""
+
+from fixtures.criteria import SUCCESS_CRITERIA, ScenarioResult, judge
+from fixtures.evidence import EvidenceLog
+from fixtures.report import summary_html
+from tests.report_screenshot import ink, screenshot
+
+SC2 = next(c for c in SUCCESS_CRITERIA if c.ident == "SC2")
+
+
+def test_uncovered_criterion_is_never_a_pass():
+    assert judge(SC2, []).status == "not covered"
+    skipped = ScenarioResult("search", "skipped", frozenset({"sc2"}), "needs a cluster")
+    verdict = judge(SC2, [skipped])
+    assert verdict.status == "not covered" and "needs a cluster" in verdict.detail
+
+
+def test_one_failure_fails_the_criterion():
+    results = [ScenarioResult("a", "passed", frozenset({"sc2"})), ScenarioResult("b", "failed", frozenset({"sc2"}))]
+    assert judge(SC2, results).status == "fails"
+    assert judge(SC2, results[:1]).status == "holds"
+
+
+def test_summary_banner_names_failing_and_uncovered_criteria(tmp_path):
+    log = EvidenceLog()
+    scenario = log.for_scenario("Log search: one word")
+    scenario.record("search latency p95", 0.02, "s", high=2.0)
+    scenario.histogram("search latency", "s", [0.01, 0.02, 0.03], 2.0)
+    scenario.timeline("GPU", "°C", 80.0, [(0.0, 45.0), (1.0, 85.0)], [(1.0, "crossing"), (5.0, "firing")])
+    results = [
+        ScenarioResult("Log search: one word", "passed", frozenset({"sc2"})),
+        ScenarioResult("GPU", "failed", frozenset({"sc5"})),
+    ]
+    html = summary_html(log, results, {"target": "local"}, "local")
+    assert "NOT ACCEPTED on local: SC5 fail" in html
+    assert html.count("not covered on local") >= 4
+    assert html.count("data:image/png;base64,") == 2
+    page = tmp_path / "report.html"
+    page.write_text(f"<html><body>{html}</body></html>")
+    assert ink(screenshot(page, tmp_path / "shot.png")) > 0.02
