@@ -180,6 +180,16 @@ def alert_does_not_fire(
     pipeline.wait_scraped(stimulus)
     observed = max(0.0, end - time.time())
     pipeline.never_fires(alert, stimulus.labels, observed, what=f"{alert} staying quiet after {stimulus.description}")
+    series, threshold = pipeline.signal(
+        alert, stimulus.labels, stimulus.changed_at - 4 * window.scrape, end, window.scrape / 2
+    )
+    scenario_evidence.timeline(
+        f"{alert}: {stimulus.description}",
+        "rule expression value",
+        threshold,
+        series,
+        [(stimulus.changed_at, "crossing"), (end, "watched until (S+E+H)")],
+    )
     scenario_evidence.record(
         "watched without firing",
         end - stimulus.changed_at,

@@ -36,7 +36,7 @@ class GpuNode:
         selector = f'{{Hostname="{self.hostname}",gpu="{gpu}"}}'
         # A subquery, so a value that was served only briefly (a spike) still counts as seen.
         seen = " and ".join(
-            f"max_over_time(({_METRIC_OF[k]}{selector} == bool {v:g})[10m:]) == 1" for k, v in fields.items()
+            f"max_over_time(({_METRIC_OF[k]}{selector} == bool {v:g})[10m:1s]) == 1" for k, v in fields.items()
         )
         return Stimulus(description, {"Hostname": self.hostname, "gpu": str(gpu)}, state["changed_at"], seen)
 
