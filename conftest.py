@@ -11,4 +11,5 @@ pytest_plugins = [
     "steps.rule_steps",
     "steps.log_steps",
     "steps.log_alert_steps",
+    "steps.cluster_steps",
 ]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import json
 import random
 import time
 from collections.abc import Iterator
@@ -259,16 +258,8 @@ def searches_fast(
 
 @then(parsers.parse('every query of the "{title}" dashboard returns data from Loki'))
 def dashboard_queries(logs: LogPipeline, manifest_dir, scenario_evidence: ScenarioEvidence, title: str) -> None:
-    objs = manifests.load(manifest_dir)
-    dashboards = [
-        json.loads(text)
-        for cm in objs.of_kind("ConfigMap")
-        for key, text in (cm.get("data") or {}).items()
-        if key.endswith(".json")
-    ]
-    matching = [d for d in dashboards if d.get("title") == title]
-    assert matching, f"no dashboard titled {title!r} in the manifests (have {[d.get('title') for d in dashboards]})"
-    queries = [(p["title"], t["expr"]) for p in matching[0]["panels"] for t in p.get("targets", [])]
+    dashboard = manifests.load(manifest_dir).dashboard(title)
+    queries = [(p["title"], t["expr"]) for p in dashboard["panels"] for t in p.get("targets", [])]
     assert queries, f"the {title!r} dashboard has no queries"
 
     def answered(panel: str, expr: str) -> int:

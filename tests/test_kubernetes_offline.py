@@ -1,0 +1,153 @@
+"""What can be checked of the Kubernetes targets without a cluster: the rendered overlays,
+their objects against the API schemas, every embedded config through its own tool, and
+the commands the targets would run."""
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import kubernetes_validate
+import pytest
+import yaml
+
+from fixtures import config_check, manifests
+from fixtures.kubectl import Kubectl, PortForward
+from fixtures.provision import ensure
+from fixtures.targets import TargetError
+from fixtures.targets import kubernetes as kube
+from fixtures.timing import PROFILES
+from fixtures.versions import ALERTMANAGER, LOKI, PROMETHEUS
+
+OVERLAYS = manifests.ROOT / "overlays"
+needs_kubectl = pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
+
+
+def render(overlay: str) -> list[dict]:
+    out = subprocess.run(["kubectl", "kustomize", str(OVERLAYS / overlay)], capture_output=True, text=True, check=True)
+    return [d for d in yaml.safe_load_all(out.stdout) if d]
+
+
+@pytest.fixture(scope="module", params=["kind", "cluster"])
+def objects(request):
+    if shutil.which("kubectl") is None:
+        pytest.skip("kubectl is not installed")
+    return render(request.param)
+
+
+def test_every_object_validates_against_the_api_schemas(objects):
+    for obj in objects:
+        kubernetes_validate.validate(obj, "1.32", strict=True)
+
+
+def test_every_daemonset_tolerates_the_control_plane(objects):
+    for ds in (o for o in objects if o["kind"] == "DaemonSet"):
+        tolerations = ds["spec"]["template"]["spec"].get("tolerations", [])
+        tolerated = any(
+            t.get("operator") == "Exists"
+            and t.get("key") in (None, "node-role.kubernetes.io/control-plane")
+            and t.get("effect") in (None, "NoSchedule")
+            for t in tolerations
+        )
+        assert tolerated, f"DaemonSet {ds['metadata']['name']} skips the control-plane node: {tolerations}"
+
+
+def test_promtail_rbac_is_least_privilege(objects):
+    [role] = [o for o in objects if o["kind"] == "ClusterRole" and o["metadata"]["name"].endswith("promtail")]
+    assert role["rules"] == [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "watch", "list"]}]
+
+
+def test_images_are_pinned_and_loadable_offline(objects):
+    pinned = set(kube.pinned_images())
+    for obj in objects:
+        for container in obj.get("spec", {}).get("template", {}).get("spec", {}).get("containers", []):
+            assert container["image"] in pinned, f"{obj['metadata']['name']}: {container['image']} is not pinned"
+            assert container.get("imagePullPolicy") == "IfNotPresent", f"{obj['metadata']['name']} pulls always"
+
+
+def test_embedded_configs_pass_their_own_tools(objects, tmp_path):
+    data = {k: v for o in objects if o["kind"] == "ConfigMap" for k, v in (o.get("data") or {}).items()}
+    tools = {**ensure(PROMETHEUS), **ensure(ALERTMANAGER), **ensure(LOKI)}
+    for name in ("alert-rules.yml", "prometheus.yml", "alertmanager.yml", "loki.yaml", "promtail.yaml"):
+        (tmp_path / name).write_text(data[name])
+    config_check.check_rules(tools["promtool"], tmp_path / "alert-rules.yml")
+    config_check.check_prometheus(tools["promtool"], tmp_path / "prometheus.yml")
+    config_check.check_alertmanager(tools["amtool"], tmp_path / "alertmanager.yml")
+    config_check.check_loki(tools["loki"], tmp_path / "loki.yaml")
+    config_check.check_promtail(tools["promtail"], tmp_path / "promtail.yaml")
+
+
+@needs_kubectl
+def test_cluster_overlay_touches_nothing_of_the_clusters_own_stack():
+    objs = render("cluster")
+    for obj in objs:
+        namespace = obj["metadata"].get("namespace")
+        assert namespace in (None, "odin-acceptance"), f"{obj['kind']} {obj['metadata']['name']} in {namespace}"
+        if obj["kind"] in ("ClusterRole", "ClusterRoleBinding", "Namespace"):
+            assert obj["metadata"]["name"].startswith("odin-acceptance"), obj["metadata"]["name"]
+    [promtail] = [o for o in objs if o["kind"] == "DaemonSet" and o["metadata"]["name"] == "promtail"]
+    paths = [v["hostPath"]["path"] for v in promtail["spec"]["template"]["spec"]["volumes"] if "hostPath" in v]
+    assert "/run/odin-acceptance-promtail" in paths and "/run/promtail" not in paths
+
+
+def test_kind_config_has_a_tainted_control_plane_and_two_workers():
+    config = yaml.safe_load(kube.KIND_CONFIG.read_text())
+    roles = [n["role"] for n in config["nodes"]]
+    assert roles == ["control-plane", "worker", "worker"]
+    assert all("@" in n["image"] or ":" in n["image"] for n in config["nodes"])
+
+
+def test_kubectl_commands():
+    k = Kubectl("kind-odin-acceptance", "monitoring")
+    assert k.cmd("get", "pods") == [
+        "kubectl",
+        "--context",
+        "kind-odin-acceptance",
+        "--namespace",
+        "monitoring",
+        "get",
+        "pods",
+    ]
+    assert k.cmd("get", "nodes", namespaced=False) == ["kubectl", "--context", "kind-odin-acceptance", "get", "nodes"]
+    forward = PortForward(k, "svc/loki", 3100)
+    assert forward.command()[-4:] == ["--address", "127.0.0.1", "svc/loki", ":3100"]
+    assert PortForward.parse_port("Forwarding from 127.0.0.1:41234 -> 3100") == 41234
+    assert PortForward.parse_port("Forwarding from [::1]:41234 -> 3100") is None
+
+
+def test_instrument_pod_uses_the_stock_image_and_the_configmap():
+    pod = kube.instrument_pod("odin-test", "w", "log_writer.py", ["--lines", "1"], node="worker")
+    [container] = pod["spec"]["containers"]
+    assert container["image"] in kube.pinned_images()
+    assert container["command"][:3] == ["python", "-u", "/instruments/log_writer.py"]
+    assert pod["spec"]["volumes"][0]["configMap"]["name"] == "odin-instruments"
+    assert pod["spec"]["nodeName"] == "worker"
+    assert {p.name for p in kube.instrument_files()} >= {"log_writer.py", "fake_dcgm_exporter.py", "_http.py"}
+
+
+def test_low_inotify_limits_are_reported(tmp_path):
+    (tmp_path / "max_user_instances").write_text("128\n")
+    (tmp_path / "max_user_watches").write_text("1048576\n")
+    [problem] = kube.inotify_problems(tmp_path)
+    assert "max_user_instances is 128" in problem
+
+
+def test_kind_without_docker_names_docker(monkeypatch, tmp_path):
+    kubectl = tmp_path / "kubectl"
+    kubectl.write_text("#!/bin/sh\n")
+    kubectl.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(TargetError, match="needs Docker"):
+        kube.preflight("kind", PROFILES["real"])
+
+
+def test_kubernetes_targets_refuse_the_fast_profile():
+    with pytest.raises(TargetError, match="--timing real"):
+        kube.preflight("kind", PROFILES["fast"])
+
+
+def test_nightly_workflow_runs_kind_with_real_timing():
+    workflow = (Path(__file__).resolve().parent.parent / ".github" / "workflows" / "nightly-kind.yml").read_text()
+    doc = yaml.safe_load(workflow)
+    steps = " ".join(str(s.get("run", "")) for job in doc["jobs"].values() for s in job["steps"])
+    assert "--target kind" in steps and "--timing real" in steps
+    assert "upload-artifact" in workflow
