@@ -12,4 +12,5 @@ pytest_plugins = [
     "steps.log_steps",
     "steps.log_alert_steps",
     "steps.cluster_steps",
+    "steps.loss_steps",
 ]

@@ -157,7 +157,7 @@ class SteadyWriter:
 @when(parsers.parse("a workload writes {rate:d} lines per second for {seconds:d} seconds"), target_fixture="steady")
 def steady_workload(logs: LogPipeline, rate: int, seconds: int) -> SteadyWriter:
     lines = rate * seconds
-    workload = logs.start("steady", "--lines", str(lines), "--rate", str(rate), "--size", "100", "--linger")
+    workload = logs.start("steady", "--lines", str(lines), "--rate", str(rate), "--size", "100")
     return SteadyWriter(workload, lines, float(seconds))
 
 

@@ -92,9 +92,11 @@ def test_loki_and_promtail_use_run_directories_and_loopback(objs):
             local=LOCAL,
             mounts=mounts,
             pod_discovery="/sd/pt-*.json",
+            profile=FAST,
         )
     )
     assert promtail["clients"][0]["url"] == f"http://{LOCAL['loki']}/loki/api/v1/push"
+    assert promtail["clients"][0]["backoff_config"] == {"min_period": "17ms", "max_period": "10s", "max_retries": 10}
     assert promtail["positions"]["filename"] == "/run/x/pt/positions.yaml"
     job = promtail["scrape_configs"][0]
     assert job["pipeline_stages"] == [{"cri": {}}]
