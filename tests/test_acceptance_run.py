@@ -124,3 +124,14 @@ def test_plan_docker_stage_fails_the_timestamp_criterion(tmp_path, manifest_copy
     proc = run_suite(tmp_path / "r", "-k", "marker_line_is_found", manifest_dir=manifest_copy)
     assert proc.returncode == 1, proc.stdout[-3000:]
     assert "the pipeline does not parse CRI lines" in proc.stdout
+
+
+def test_soak_and_faults_lose_nothing_and_see_loss(tmp_path):
+    out = tmp_path / "reports"
+    proc = run_suite(out, "-m", "soak or fault", "--soak-duration", "60s")
+    assert proc.returncode == 0, proc.stdout[-6000:]
+    measurements = json.loads((out / "evidence.json").read_text())["measurements"]
+    soak = {m["name"]: m["value"] for m in measurements if m["scenario"].startswith("No log line lost")}
+    assert soak["lines written"] == 3600 and soak["lines missing"] == 0 and soak["lines received"] == 3600
+    seen_loss = [m for m in measurements if m["name"] == "lines missing (checker)"]
+    assert seen_loss and seen_loss[0]["value"] > 0, "the checker must see the loss of the long outage"
