@@ -10,10 +10,18 @@ from fixtures import timeouts
 from fixtures.alerting import AlertPipeline, Delivery, FiredAlert, Stimulus
 from fixtures.evidence import ScenarioEvidence
 from fixtures.phrases import seconds
-from fixtures.timing import TimingProfile, delivery_window
+from fixtures.timing import DeliveryWindow, TimingProfile, delivery_window
 from steps.gpu_steps import GpuNode
 
 JOB = "dcgm-exporter"  # the scrape job whose interval bounds the GPU alerts
+
+
+def _window_for(
+    pipeline: AlertPipeline, profile: TimingProfile, stimulus: Stimulus, alert: str, gpu: int, hold: str
+) -> DeliveryWindow:
+    """The delivery window of the last stimulus, which must be the GPU the sentence names."""
+    assert stimulus.labels["gpu"] == str(gpu), f"the last change was to GPU {stimulus.labels['gpu']}, not {gpu}"
+    return pipeline.window(alert, JOB, profile.scale(seconds(hold)), 0.0)
 
 
 @then(
@@ -29,8 +37,7 @@ def alert_fires(
     gpu: int,
     hold: str,
 ) -> FiredAlert:
-    assert stimulus.labels["gpu"] == str(gpu), f"the last change was to GPU {stimulus.labels['gpu']}, not {gpu}"
-    window = pipeline.window(alert, JOB, timing_profile.scale(seconds(hold)), 0.0)
+    window = _window_for(pipeline, timing_profile, stimulus, alert, gpu, hold)
     fired = pipeline.wait_firing(alert, stimulus, window)
     pending = fired.pending_at - stimulus.changed_at
     scenario_evidence.record(
@@ -173,8 +180,7 @@ def alert_does_not_fire(
     gpu: int,
     hold: str,
 ) -> None:
-    assert stimulus.labels["gpu"] == str(gpu), f"the last change was to GPU {stimulus.labels['gpu']}, not {gpu}"
-    window = pipeline.window(alert, JOB, timing_profile.scale(seconds(hold)), 0.0)
+    window = _window_for(pipeline, timing_profile, stimulus, alert, gpu, hold)
     # Watch until the latest moment it could fire if the rule were wrong (S+E+H), plus slack.
     end = stimulus.changed_at + window.scrape + window.evaluation + window.hold + timeouts.DELIVERY_SLACK
     pipeline.wait_scraped(stimulus)

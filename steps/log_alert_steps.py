@@ -15,7 +15,7 @@ from fixtures.phrases import seconds
 from fixtures.polling import eventually, holds_for
 from fixtures.prometheus_api import RuleAlert
 from fixtures.targets.base import Workload
-from fixtures.timing import TimingProfile, parse_duration
+from fixtures.timing import TimingProfile
 
 # The ruler counts lines already in Loki; "99 in 100 lines within 10 s" is the ingestion
 # feature's bound, so it is the allowance for the burst to become countable.
@@ -37,12 +37,7 @@ def _log_alerts(logs: LogPipeline, alert: str, workload: Workload) -> list[RuleA
 
 
 def _evaluation_interval(logs: LogPipeline, alert: str) -> float:
-    import yaml
-
-    for group in yaml.safe_load(logs.target.deployed_config("log-alerts.yaml"))["groups"]:
-        if any(r.get("alert") == alert for r in group["rules"]):
-            return parse_duration(group.get("interval", "1m"))
-    raise AssertionError(f"no log alert rule {alert!r} in the deployed Loki rules")
+    return AlertPipeline(logs.target).evaluation_interval(alert, rules="log-alerts.yaml")
 
 
 @when("a workload logs an error line every second", target_fixture="error_writer")

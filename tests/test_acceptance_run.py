@@ -3,6 +3,7 @@ that put one of the plan's mistakes back (the run must fail and say which criter
 
 import json
 import shutil
+import signal
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from fixtures import manifests
+from fixtures.polling import eventually
 from tests.report_screenshot import ink, screenshot
 
 REPO = Path(__file__).resolve().parent.parent
@@ -135,3 +137,59 @@ def test_soak_and_faults_lose_nothing_and_see_loss(tmp_path):
     assert soak["lines written"] == 3600 and soak["lines missing"] == 0 and soak["lines received"] == 3600
     seen_loss = [m for m in measurements if m["name"] == "lines missing (checker)"]
     assert seen_loss and seen_loss[0]["value"] > 0, "the checker must see the loss of the long outage"
+
+
+def _children(parent: int) -> list[int]:
+    """Pids whose parent is `parent` (Linux /proc)."""
+    pids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == parent:
+            pids.append(int(stat.parent.name))
+    return pids
+
+
+def test_ctrl_c_leaves_nothing_running(tmp_path):
+    out = tmp_path / "reports"
+    out.mkdir()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "features",
+            "-m",
+            "gpu",
+            f"--html={out / 'a.html'}",
+            f"--junitxml={out / 'j.xml'}",
+            f"--cucumberjson={out / 'c.json'}",
+            f"--evidence={out / 'e.json'}",
+        ],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    # Wait until the stack's processes exist (the stack starts in a few seconds).
+    children = eventually(lambda: _assert_children(proc.pid), timeout=120, what="the stack's processes")
+    proc.send_signal(signal.SIGINT)
+    proc.wait(timeout=120)
+    alive = [f"{pid} {_state(pid)}" for pid in children if _state(pid) not in ("gone", "Z")]
+    assert not alive, f"still running after Ctrl-C: {alive}\n{proc.stdout.read()[-3000:]}"
+
+
+def _state(pid: int) -> str:
+    """A process's state letter, or "gone"; a zombie (Z) is dead, waiting to be reaped."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "gone"
+
+
+def _assert_children(parent: int) -> list[int]:
+    children = _children(parent)
+    assert len(children) >= 7, f"{len(children)} component processes so far"
+    return children
