@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from fixtures import config_check, manifests
-from fixtures.kubectl import Kubectl, PortForward
+from fixtures.kubectl import Kubectl, KubectlError, PortForward
 from fixtures.provision import ensure
 from fixtures.targets import TargetError
 from fixtures.targets import kubernetes as kube
@@ -151,3 +151,33 @@ def test_nightly_workflow_runs_kind_with_real_timing():
     steps = " ".join(str(s.get("run", "")) for job in doc["jobs"].values() for s in job["steps"])
     assert "--target kind" in steps and "--timing real" in steps
     assert "upload-artifact" in workflow
+
+
+def _fake_kubectl(tmp_path, script: str) -> Kubectl:
+    path = tmp_path / "kubectl"
+    path.write_text("#!/bin/sh\n" + script)
+    path.chmod(0o755)
+    return Kubectl("ctx", "monitoring", binary=str(path))
+
+
+def test_port_forward_waits_for_its_port_line(tmp_path):
+    kubectl = _fake_kubectl(tmp_path, 'echo "Forwarding from 127.0.0.1:43210 -> 3100"\nexec sleep 30\n')
+    forward = PortForward(kubectl, "svc/loki", 3100).start()
+    try:
+        assert forward.url == "http://127.0.0.1:43210"
+    finally:
+        forward.stop()
+
+
+def test_port_forward_that_exits_says_why(tmp_path):
+    kubectl = _fake_kubectl(tmp_path, 'echo "error: services \\"loki\\" not found"\nexit 1\n')
+    with pytest.raises(KubectlError, match="not found"):
+        PortForward(kubectl, "svc/loki", 3100).start()
+
+
+def test_failed_kubectl_quotes_the_command(tmp_path):
+    kubectl = _fake_kubectl(tmp_path, 'echo "forbidden" >&2\nexit 1\n')
+    with pytest.raises(
+        KubectlError, match=r"`.*kubectl --context ctx --namespace monitoring get pods` failed: forbidden"
+    ):
+        kubectl.run("get", "pods")

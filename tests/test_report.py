@@ -2,7 +2,7 @@
 
 from fixtures.criteria import SUCCESS_CRITERIA, ScenarioResult, judge
 from fixtures.evidence import EvidenceLog
-from fixtures.report import summary_html
+from fixtures.report import diagnostics_html, summary_html
 from tests.report_screenshot import ink, screenshot
 
 SC2 = next(c for c in SUCCESS_CRITERIA if c.ident == "SC2")
@@ -38,3 +38,9 @@ def test_summary_banner_names_failing_and_uncovered_criteria(tmp_path):
     page = tmp_path / "report.html"
     page.write_text(f"<html><body>{html}</body></html>")
     assert ink(screenshot(page, tmp_path / "shot.png")) > 0.02
+
+
+def test_diagnostics_are_collapsible_and_escaped():
+    html = diagnostics_html({"loki log (last lines)": "level=error msg=<boom>", "Prometheus alerts": "[]"})
+    assert html.count("<details>") == 2
+    assert "&lt;boom&gt;" in html and "<boom>" not in html
