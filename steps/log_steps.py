@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import random
 import time
 from collections.abc import Iterator
@@ -14,7 +13,8 @@ from pytest_bdd import given, parsers, then, when
 from fixtures import manifests, timeouts
 from fixtures.evidence import ScenarioEvidence
 from fixtures.log_search import SEARCHES, Corpora, Corpus, run_search
-from fixtures.logs import LogPipeline, Summary, percentile, sequence_numbers, sequence_numbers_of
+from fixtures.logs import LogPipeline, Summary, percentile
+from fixtures.loss import account
 from fixtures.polling import eventually
 from fixtures.targets import Target
 from fixtures.targets.base import Workload
@@ -170,16 +170,13 @@ def steady_complete(
 ) -> dict[int, float]:
     workload, lines = steady.workload, steady.lines
     arrivals = logs.track_arrivals(workload, lines, timeout=steady.seconds + limit)
-    seqs = sequence_numbers(logs.entries(workload))
-    missing = sorted(set(range(1, lines + 1)) - set(seqs))
-    duplicates = len(seqs) - len(set(seqs))
-    out_of_order = sum(1 for a, b in itertools.pairwise(seqs) if b < a)
+    stream = account(logs.loki, workload, lines, since=3600)
     scenario_evidence.record("lines written", lines, "lines")
-    scenario_evidence.record("lines missing", len(missing), "lines", high=0.0)
-    scenario_evidence.record("lines duplicated", duplicates, "lines", high=0.0)
-    scenario_evidence.record("lines out of order", out_of_order, "lines", high=0.0)
-    assert not missing and not duplicates and not out_of_order, (
-        f"missing {missing[:10]}…, {duplicates} duplicates, {out_of_order} out of order"
+    scenario_evidence.record("lines missing", stream.missing_count, "lines", high=0.0)
+    scenario_evidence.record("lines duplicated", stream.duplicates, "lines", high=0.0)
+    scenario_evidence.record("lines out of order", stream.out_of_order, "lines", high=0.0)
+    assert not stream.missing and not stream.duplicates and not stream.out_of_order, (
+        f"missing {list(stream.missing[:10])}…, {stream.duplicates} duplicates, {stream.out_of_order} out of order"
     )
     return arrivals
 
@@ -194,9 +191,7 @@ def ingest_latency(
     total: int,
     limit: int,
 ) -> None:
-    written = {
-        seq: ts / 1e9 for ts, line in logs.target.container_log(steady.workload) for seq in sequence_numbers_of(line)
-    }
+    written = logs.written_at(steady.workload)
     latencies = [arrivals[seq] - written[seq] for seq in arrivals if seq in written]
     assert len(latencies) == steady.lines, f"{len(latencies)} of {steady.lines} lines could be timed"
     pct = 100 * count / total

@@ -12,7 +12,7 @@ from pytest_bdd import parsers, then, when
 from fixtures import timeouts
 from fixtures.alerting import AlertPipeline, Stimulus
 from fixtures.evidence import ScenarioEvidence
-from fixtures.logs import LogPipeline, Summary
+from fixtures.logs import LogPipeline, Summary, sequence_numbers, sequence_numbers_of
 from fixtures.loss import LossReport, account_all
 from fixtures.phrases import seconds
 from fixtures.polling import Poll, eventually, holds_for
@@ -41,7 +41,7 @@ class Soak:
 
 def _latest_seq(logs: LogPipeline, workload: Workload) -> int | None:
     entries = logs.loki.entries(workload.selector, since=300, limit=1, direction="backward")
-    seqs = [int(part[4:]) for e in entries for part in e.line.split() if part.startswith("seq=")]
+    seqs = sequence_numbers(entries)
     return seqs[0] if seqs else None
 
 
@@ -113,7 +113,10 @@ def soak_complete(logs: LogPipeline, soak: Soak, scenario_evidence: ScenarioEvid
     report = _settled_account(logs, soak.writers, soak.seconds + 600)
     _record(scenario_evidence, report)
     written = {
-        (w, seq): ts / 1e9 for w, _ in soak.writers for ts, line in logs.target.container_log(w) for seq in _seqs(line)
+        (w, seq): ts / 1e9
+        for w, _ in soak.writers
+        for ts, line in logs.target.container_log(w)
+        for seq in sequence_numbers_of(line)
     }
     latencies = [seen - written[(w, seq)] for w, seq, seen in soak.samples if (w, seq) in written]
     if latencies:
@@ -123,10 +126,6 @@ def soak_complete(logs: LogPipeline, soak: Soak, scenario_evidence: ScenarioEvid
         scenario_evidence.histogram("soak ingest latency (newest line per poll)", "s", latencies)
     assert report.missing == 0 and report.duplicates == 0, f"loss during the soak: {report.describe()}"
     return report
-
-
-def _seqs(line: str) -> list[int]:
-    return [int(part[4:]) for part in line.split() if part.startswith("seq=") and part[4:].isdigit()]
 
 
 @then(parsers.parse("the first {count:d} lines of each workload are still in Loki after it flushed them to storage"))
@@ -260,7 +259,9 @@ def loss_seen_where_it_happened(
 ) -> LossReport:
     logs.target.wait_workload_done(steady.workload, timeout=steady.seconds + timeouts.NEW_STREAM)
     report = _settled_account(logs, [(steady.workload, steady.lines)], 3600, expected_missing=steady.lines)
-    written = {seq: ts / 1e9 for ts, line in logs.target.container_log(steady.workload) for seq in _seqs(line)}
+    written = {
+        seq: ts / 1e9 for ts, line in logs.target.container_log(steady.workload) for seq in sequence_numbers_of(line)
+    }
     missing = report.streams[0].missing
     # A line is lost when every retry of its batch failed: it was written after Loki went
     # down (less one batch wait) and before it came back.
