@@ -41,7 +41,7 @@ class GpuNode:
         return Stimulus(description, {"Hostname": self.hostname, "gpu": str(gpu)}, state["changed_at"], seen)
 
     def uuid(self, gpu: int) -> str:
-        return self.dcgm.set_gpu(self.hostname, gpu)["uuid"]
+        return next(g["uuid"] for g in self.dcgm.gpus() if g["Hostname"] == self.hostname and g["gpu"] == gpu)
 
 
 @given(parsers.parse("a GPU node with {count:d} GPUs at {celsius:g} °C"), target_fixture="gpu_node")

@@ -56,20 +56,22 @@ def soak_writers(logs: LogPipeline, soak_seconds: float, count: int, rate: int) 
         workload = logs.start(f"soak-{i}", "--lines", str(lines), "--rate", str(rate), "--size", "150")
         soak.writers.append((workload, lines))
 
-    def written() -> None:
-        # Sample ingest latency on the way: the newest line each stream shows right now.
-        now = time.time()
-        for workload, _ in soak.writers:
+    def all_written() -> None:
+        # The soak is over when every stream's last line is searchable; each look also
+        # samples ingest latency (the newest line each stream shows right now).
+        now, behind = time.time(), []
+        for workload, expected in soak.writers:
             seq = _latest_seq(logs, workload)
             if seq is not None:
                 soak.samples.append((workload, seq, now))
-        assert time.time() >= started + soak_seconds, f"{time.time() - started:.0f} of {soak_seconds:.0f} s written"
+            if seq != expected:
+                behind.append(f"{workload.pod} at {seq or 0}/{expected}")
+        assert not behind, f"still writing: {', '.join(behind)}"
 
-    started = time.time()
     eventually(
-        written,
+        all_written,
         timeout=soak_seconds + timeouts.NEW_STREAM,
-        what=f"the {soak_seconds:.0f} s soak",
+        what=f"the {soak_seconds:.0f} s soak to be written and searchable",
         poll=Poll(interval=1.0, max_interval=1.0),
     )
     for workload, _ in soak.writers:
