@@ -1,4 +1,4 @@
-@kubernetes @alerting @sc3 @slow
+@kubernetes @containers @alerting @sc3 @slow
 Feature: CPU stress alerting
   Plan: HighCPUUsage when a node's CPUs are more than 80 % busy, averaged over a 5-minute
   rate window, for 5 minutes; severity warning; the default receiver. Fully loading every

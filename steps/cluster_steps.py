@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from pytest_bdd import parsers, then, when
 
-from fixtures import manifests, timeouts
+from fixtures import cluster_checks, manifests, timeouts
 from fixtures.alerting import AlertPipeline, Stimulus
 from fixtures.evidence import ScenarioEvidence
 from fixtures.logs import LogPipeline
@@ -20,28 +20,55 @@ from fixtures.targets.kubernetes import instrument_pod
 from fixtures.timing import TimingProfile, delivery_window
 
 
-def _ready(pod: dict) -> bool:
-    return any(c["type"] == "Ready" and c["status"] == "True" for c in pod["status"].get("conditions", []))
-
-
 @then("every node runs exactly one ready Promtail, the control plane included")
 def promtail_on_every_node(logs: LogPipeline, scenario_evidence: ScenarioEvidence) -> None:
     k = logs.target.kubernetes()
-    nodes = [n["metadata"]["name"] for n in k.nodes() if not n["spec"].get("unschedulable")]
 
-    def one_per_node() -> None:
-        pods = [p for p in k.pods("-l", "app=promtail") if _ready(p)]
-        per_node = {n: sum(1 for p in pods if p["spec"].get("nodeName") == n) for n in nodes}
+    def one_per_node() -> int:
+        per_node = cluster_checks.promtail_per_node(k)
         wrong = {n: c for n, c in per_node.items() if c != 1}
-        assert not wrong, f"ready Promtail pods per node where not exactly one: {wrong} (nodes: {nodes})"
+        assert not wrong, f"nodes without exactly one ready Promtail (node: count): {wrong} of {len(per_node)} nodes"
+        return len(per_node)
 
-    eventually(
+    nodes = eventually(
         one_per_node,
         timeout=timeouts.ROLLOUT,
         what="one ready Promtail on every node",
         hint="a node without Promtail usually carries a taint the DaemonSet does not tolerate",
     )
-    scenario_evidence.record("nodes with one ready Promtail", len(nodes), "nodes", low=float(len(nodes)))
+    scenario_evidence.record("nodes with one ready Promtail", nodes, "nodes", low=float(nodes))
+
+
+@then("every Deployment, StatefulSet and DaemonSet of the stack has all its replicas ready")
+def workloads_ready(logs: LogPipeline) -> None:
+    behind = cluster_checks.unready_workloads(logs.target.kubernetes())
+    assert not behind, f"workloads not fully ready: {behind}"
+
+
+@then("every Service of the stack has a ready endpoint for each of its ports")
+def services_have_endpoints(logs: LogPipeline) -> None:
+    k = logs.target.kubernetes()
+    eventually(
+        lambda: _none(cluster_checks.services_without_endpoints(k), "Services without endpoints"),
+        timeout=timeouts.ROLLOUT,
+        what="a ready endpoint behind every Service port",
+        hint="a Service whose selector or targetPort matches no container port of its pods",
+    )
+
+
+def _none(problems: dict[str, str], what: str) -> None:
+    assert not problems, f"{what}: {problems}"
+
+
+@then(parsers.parse('the "{account}" service account {may} "{verb}" "{resource}" in every namespace'))
+def service_account_may(logs: LogPipeline, account: str, may: str, verb: str, resource: str) -> None:
+    k = logs.target.kubernetes()
+    expected = {"may": True, "may not": False}[may]
+    allowed = k.can_i(verb, resource, as_user=f"system:serviceaccount:{k.namespace}:{account}")
+    assert allowed == expected, (
+        f"service account {account!r} {'may' if allowed else 'may not'} {verb} {resource} in every namespace, "
+        f"the plan needs it to be {'allowed' if expected else 'denied'} (see its ClusterRole in the manifests)"
+    )
 
 
 @then(parsers.parse("every node has a log stream in Loki within {limit:d} seconds"))
