@@ -193,3 +193,31 @@ def _assert_children(parent: int) -> list[int]:
     children = _children(parent)
     assert len(children) >= 7, f"{len(children)} component processes so far"
     return children
+
+
+def test_full_kwok_acceptance_run_passes_on_a_real_control_plane(tmp_path):
+    out = tmp_path / "reports"
+    proc = run_suite(out, "--target", "kwok")
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
+    suite = ET.parse(out / "junit.xml").getroot().find("testsuite")
+    assert suite.get("failures") == "0" and suite.get("errors") == "0"
+    evidence = json.loads((out / "evidence.json").read_text())
+    outcomes = {s["scenario"]: s["outcome"] for s in evidence["scenarios"]}
+    assert outcomes["One Promtail per node: Every node runs one ready Promtail"] == "passed"
+    assert outcomes["One Promtail per node: Every node ships its pods' logs"] == "skipped"
+    per_node = [m for m in evidence["measurements"] if m["name"] == "nodes with one ready Promtail"]
+    assert [m["value"] for m in per_node] == [3], "1 control plane + 2 workers by default"
+    assert "kube-apiserver ready after" in evidence["context"]
+    html = (out / "acceptance.html").read_text()
+    assert "needs real containers on every node" in html, "the report must say why Grafana and CPU stress skip"
+
+
+def test_kwok_without_the_control_plane_toleration_names_the_node(tmp_path, manifest_copy):
+    daemonset = manifest_copy / "promtail" / "promtail-daemonset.yaml"
+    text = daemonset.read_text()
+    start, end = text.index("      tolerations:"), text.index("      containers:")
+    daemonset.write_text(text[:start] + text[end:])  # the plan's DaemonSet: no tolerations (D1)
+    proc = run_suite(tmp_path / "r", "--target", "kwok", "-m", "per_node", manifest_dir=manifest_copy)
+    assert proc.returncode == 1, proc.stdout[-3000:]
+    assert "nodes without exactly one ready Promtail" in proc.stdout
+    assert "'odin-kwok-control-plane': 0" in proc.stdout, proc.stdout[-3000:]

@@ -27,7 +27,7 @@ def render(overlay: str) -> list[dict]:
     return [d for d in yaml.safe_load_all(out.stdout) if d]
 
 
-@pytest.fixture(scope="module", params=["kind", "cluster"])
+@pytest.fixture(scope="module", params=["kind", "cluster", "kwok"])
 def objects(request):
     if shutil.which("kubectl") is None:
         pytest.skip("kubectl is not installed")

@@ -1,0 +1,147 @@
+"""The kwok target's parts that need no control plane: the generated build module, the
+simulated nodes, KWOK's port-forward configuration, which scenarios run where, and the
+overlay built on a changed base."""
+
+import shutil
+import subprocess
+
+import kubernetes_validate
+import pytest
+import yaml
+
+from fixtures import manifests, render
+from fixtures.kube_control_plane import CONTROL_PLANE_TAINT, cluster_nodes, port_forward_config
+from fixtures.kubectl import Kubectl
+from fixtures.provision import staging_replaces, wrapper_gomod
+from fixtures.targets import CAPABILITIES, skip_reason
+from fixtures.versions import KUBERNETES, GoWrapperModule
+
+GOMOD = """module k8s.io/kubernetes
+
+go 1.24.0
+
+require (
+\tk8s.io/api v0.0.0
+)
+
+replace (
+\tk8s.io/api => ./staging/src/k8s.io/api
+\tk8s.io/kms => ./staging/src/k8s.io/kms
+)
+"""
+
+
+def test_staging_replaces_map_each_staging_module_to_its_published_version():
+    assert staging_replaces(GOMOD, "v1.34.4") == {"k8s.io/api": "v0.34.4", "k8s.io/kms": "v0.34.4"}
+
+
+def test_wrapper_module_requires_the_release_and_replaces_staging():
+    src = GoWrapperModule("k8s.io/kubernetes", "v1.34.4", {"kube-apiserver": "k8s.io/kubernetes/cmd/kube-apiserver"})
+    text = wrapper_gomod(src, staging_replaces(GOMOD, "v1.34.4"))
+    assert "require k8s.io/kubernetes v1.34.4" in text
+    assert "\tk8s.io/api => k8s.io/api v0.34.4" in text and "./staging" not in text
+
+
+def test_kubernetes_binaries_report_their_real_version():
+    [src] = KUBERNETES.sources
+    assert f"k8s.io/component-base/version.gitVersion=v{KUBERNETES.version}" in src.ldflags
+    assert "k8s.io/component-base/version.gitMinor=34" in src.ldflags
+
+
+def test_default_cluster_is_a_tainted_control_plane_and_two_workers():
+    nodes = cluster_nodes(3)
+    assert [n.name for n in nodes] == ["odin-kwok-control-plane", "odin-kwok-worker", "odin-kwok-worker2"]
+    control, *workers = (n.manifest() for n in nodes)
+    assert control["spec"]["taints"] == [CONTROL_PLANE_TAINT]
+    assert all("taints" not in w["spec"] for w in workers)
+
+
+def test_node_objects_validate_against_the_api_schema():
+    for node in cluster_nodes(2):
+        kubernetes_validate.validate(node.manifest(), "1.32", strict=True)
+
+
+def test_port_forward_sends_each_container_port_to_its_process():
+    doc = yaml.safe_load(port_forward_config("monitoring", {3100: "127.0.0.1:40001", 9090: "127.0.0.1:40002"}))
+    assert doc["kind"] == "ClusterPortForward"
+    assert doc["spec"]["selector"] == {"matchNamespaces": ["monitoring"]}
+    assert {f["ports"][0]: f["target"] for f in doc["spec"]["forwards"]} == {
+        3100: {"address": "127.0.0.1", "port": 40001},
+        9090: {"address": "127.0.0.1", "port": 40002},
+    }
+
+
+@pytest.mark.parametrize(
+    ("target", "tags", "runs"),
+    [
+        ("local", {"kubernetes"}, False),
+        ("local", {"local_only"}, True),
+        ("kwok", {"kubernetes", "per_node"}, True),
+        ("kwok", {"kubernetes", "containers"}, False),
+        ("kwok", {"local_only"}, False),
+        ("kind", {"kubernetes", "containers"}, True),
+        ("cluster", {"local_only"}, False),
+    ],
+)
+def test_scenarios_run_where_the_target_can_run_them(target, tags, runs):
+    assert (skip_reason(target, tags) is None) == runs
+
+
+def test_every_target_has_capabilities():
+    assert set(CAPABILITIES) == {"local", "kwok", "kind", "cluster"}
+
+
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
+def test_overlay_builds_on_the_manifests_under_test(tmp_path):
+    base = tmp_path / "changed" / "base"
+    shutil.copytree(manifests.BASE, base)
+    daemonset = base / "promtail" / "promtail-daemonset.yaml"
+    daemonset.write_text(
+        daemonset.read_text().replace("    app: promtail\n", "    app: promtail\n    changed: 'yes'\n", 1)
+    )
+    overlay = manifests.overlay_on(manifests.ROOT / "overlays" / "kwok", base, tmp_path / "work")
+    objects = list(yaml.safe_load_all(Kubectl(None, "monitoring").kustomize(overlay)))
+    promtail = next(o for o in objects if o and o["kind"] == "DaemonSet" and o["metadata"]["name"] == "promtail")
+    assert promtail["metadata"].get("labels", {}).get("changed") == "yes"
+    assert sum(1 for o in objects if o and o["kind"] == "PersistentVolume") == 2
+
+
+def test_kwok_port_map_covers_every_component_the_suite_forwards():
+    from fixtures.targets.kwok import KwokTarget
+
+    assert set(KwokTarget.forwarded) <= set(render.CLUSTER_SERVICES)
+
+
+def test_openssl_makes_a_ca_the_api_server_accepts(tmp_path):
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed")
+    from fixtures.kube_control_plane import make_certificates
+
+    make_certificates(tmp_path)
+    out = subprocess.run(
+        ["openssl", "verify", "-CAfile", tmp_path / "ca.crt", tmp_path / "admin.crt"], capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr
+    text = subprocess.run(
+        ["openssl", "x509", "-in", tmp_path / "admin.crt", "-noout", "-text"], capture_output=True, text=True
+    ).stdout
+    assert "IP Address:127.0.0.1" in text and "O=system:masters" in text.replace(" = ", "=")
+
+
+def test_kubectl_counts_the_api_requests_it_makes(tmp_path):
+    fake = tmp_path / "kubectl"
+    fake.write_text(
+        "#!/bin/sh\n"
+        'echo "I1130 08:53:21.637724 1312 round_trippers.go:560] GET https://127.0.0.1:6443/api/v1/nodes?limit=500'
+        ' 200 OK in 3 milliseconds" >&2\n'
+        'echo "I1130 08:53:21.637724 1312 round_trippers.go:560] GET https://127.0.0.1:6443/api/v1/namespaces/m/pods'
+        ' 200 OK in 3 milliseconds" >&2\n'
+        "echo '{}'\n"
+    )
+    fake.chmod(0o755)
+    requests: list[str] = []
+    k = Kubectl(None, "m", binary=str(fake), requests=requests)
+    assert "-v=6" in k.cmd("get", "nodes")
+    k.run("get", "nodes")
+    assert requests == ["GET /api/v1/nodes?limit=500", "GET /api/v1/namespaces/m/pods"]
+    assert "-v=6" not in Kubectl(None, "m").cmd("get", "nodes"), "only counting kubectls are verbose"
