@@ -23,19 +23,20 @@ from fixtures.timing import TimingProfile, delivery_window
 @then("every node runs exactly one ready Promtail, the control plane included")
 def promtail_on_every_node(logs: LogPipeline, scenario_evidence: ScenarioEvidence) -> None:
     k = logs.target.kubernetes()
-
-    def one_per_node() -> int:
-        per_node = cluster_checks.promtail_per_node(k)
-        wrong = {n: c for n, c in per_node.items() if c != 1}
-        assert not wrong, f"nodes without exactly one ready Promtail (node: count): {wrong} of {len(per_node)} nodes"
-        return len(per_node)
-
-    nodes = eventually(
-        one_per_node,
+    # Judged once the DaemonSet controller has placed and readied every pod it wants: a
+    # node it leaves out (an untolerated taint) is then a result, not something to wait for.
+    eventually(
+        lambda: cluster_checks.daemonset_settled(k, "promtail"),
         timeout=timeouts.ROLLOUT,
-        what="one ready Promtail on every node",
-        hint="a node without Promtail usually carries a taint the DaemonSet does not tolerate",
+        what="the Promtail DaemonSet to settle",
     )
+    per_node = cluster_checks.promtail_per_node(k)
+    wrong = {n: c for n, c in per_node.items() if c != 1}
+    assert not wrong, (
+        f"nodes without exactly one ready Promtail (node: count): {wrong} of {len(per_node)} nodes; "
+        "a node without Promtail usually carries a taint the DaemonSet does not tolerate"
+    )
+    nodes = len(per_node)
     scenario_evidence.record("nodes with one ready Promtail", nodes, "nodes", low=float(nodes))
 
 
