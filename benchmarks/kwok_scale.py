@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import tempfile
 import time
 from collections import Counter
@@ -38,8 +39,8 @@ def _measure(k_requests: list[str], action) -> tuple[float, int, dict[str, int]]
     action()
     seconds = time.perf_counter() - started
     made = k_requests[before:]
-    # "GET /api/v1/pods?labelSelector=..." -> "GET /api/v1/pods" so repeats group together
-    kinds = Counter(r.split("?", 1)[0] for r in made)
+    # "GET /api/v1/namespaces/m/pods/loki-0/log?tailLines=40" -> "GET …/pods/{name}/log": repeats group together
+    kinds = Counter(re.sub(r"/pods/[^/?]+", "/pods/{name}", r.split("?", 1)[0]) for r in made)
     return seconds, len(made), dict(kinds)
 
 
