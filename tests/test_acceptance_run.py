@@ -152,7 +152,8 @@ def _children(parent: int) -> list[int]:
     return pids
 
 
-def test_ctrl_c_leaves_nothing_running(tmp_path):
+@pytest.mark.parametrize(("target", "processes"), [("local", 7), ("kwok", 12)])  # kwok: + 5 of the control plane
+def test_ctrl_c_leaves_nothing_running(tmp_path, target, processes):
     out = tmp_path / "reports"
     out.mkdir()
     proc = subprocess.Popen(
@@ -163,6 +164,8 @@ def test_ctrl_c_leaves_nothing_running(tmp_path):
             "features",
             "-m",
             "gpu",
+            "--target",
+            target,
             f"--html={out / 'a.html'}",
             f"--junitxml={out / 'j.xml'}",
             f"--cucumberjson={out / 'c.json'}",
@@ -174,7 +177,7 @@ def test_ctrl_c_leaves_nothing_running(tmp_path):
         text=True,
     )
     # Wait until the stack's processes exist (the stack starts in a few seconds).
-    children = eventually(lambda: _assert_children(proc.pid), timeout=120, what="the stack's processes")
+    children = eventually(lambda: _assert_children(proc.pid, processes), timeout=120, what="the stack's processes")
     proc.send_signal(signal.SIGINT)
     proc.wait(timeout=120)
     alive = [f"{pid} {_state(pid)}" for pid in children if _state(pid) not in ("gone", "Z")]
@@ -189,9 +192,9 @@ def _state(pid: int) -> str:
         return "gone"
 
 
-def _assert_children(parent: int) -> list[int]:
+def _assert_children(parent: int, expected: int) -> list[int]:
     children = _children(parent)
-    assert len(children) >= 7, f"{len(children)} component processes so far"
+    assert len(children) >= expected, f"{len(children)} of {expected} component processes so far"
     return children
 
 
@@ -202,7 +205,7 @@ def test_full_kwok_acceptance_run_passes_on_a_real_control_plane(tmp_path):
     suite = ET.parse(out / "junit.xml").getroot().find("testsuite")
     assert suite.get("failures") == "0" and suite.get("errors") == "0"
     evidence = json.loads((out / "evidence.json").read_text())
-    outcomes = {s["scenario"]: s["outcome"] for s in evidence["scenarios"]}
+    outcomes = {s["scenario"]: s["outcome"] for s in evidence["context"]["scenarios"]}
     assert outcomes["One Promtail per node: Every node runs one ready Promtail"] == "passed"
     assert outcomes["One Promtail per node: Every node ships its pods' logs"] == "skipped"
     per_node = [m for m in evidence["measurements"] if m["name"] == "nodes with one ready Promtail"]
