@@ -2,6 +2,7 @@
 that put one of the plan's mistakes back (the run must fail and say which criterion)."""
 
 import json
+import re
 import shutil
 import signal
 import subprocess
@@ -182,6 +183,50 @@ def test_ctrl_c_leaves_nothing_running(tmp_path, target, processes):
     proc.wait(timeout=120)
     alive = [f"{pid} {_state(pid)}" for pid in children if _state(pid) not in ("gone", "Z")]
     assert not alive, f"still running after Ctrl-C: {alive}\n{proc.stdout.read()[-3000:]}"
+
+
+# The program that binds last on each target: once it listens, every listener exists.
+LAST_LISTENER = {"local": "promtail", "kwok": "kubectl"}
+
+
+@pytest.mark.skipif(shutil.which("ss") is None, reason="ss (iproute2) is not installed")
+@pytest.mark.parametrize("target", ["local", "kwok"])
+def test_nothing_listens_beyond_loopback(tmp_path, target):
+    out = tmp_path / "reports"
+    proc = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "pytest", "features", "-m", "gpu", "--target", target),
+            *(f"--html={out / 'a.html'}", f"--junitxml={out / 'j.xml'}", f"--cucumberjson={out / 'c.json'}"),
+            f"--evidence={out / 'e.json'}",
+        ],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+
+        def all_bound() -> list[tuple[str, str]]:
+            found = _listeners(set(_children(proc.pid)))
+            assert LAST_LISTENER[target] in {name for name, _ in found}, f"listening so far: {found}"
+            return found
+
+        listeners = eventually(all_bound, timeout=300, what=f"every component of the {target} target to listen")
+        exposed = [(name, address) for name, address in listeners if not address.startswith("127.0.0.1:")]
+        assert not exposed, f"listening beyond 127.0.0.1: {exposed}"
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=120)
+
+
+def _listeners(pids: set[int]) -> list[tuple[str, str]]:
+    """(program, local address) of every TCP listener of `pids`, from `ss -ltnpH`."""
+    out = subprocess.run(["ss", "-ltnpH"], capture_output=True, text=True, check=True).stdout
+    found = []
+    for line in out.splitlines():
+        for name, pid in re.findall(r'\("([^"]+)",pid=(\d+)', line):
+            if int(pid) in pids:
+                found.append((name, line.split()[3]))
+    return found
 
 
 def _state(pid: int) -> str:
