@@ -92,7 +92,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="odin-kwok-scale-") as tmp:
         workdir = Path(tmp)
         overlay_dir = manifests.overlay_on(manifests.ROOT / "overlays" / "kwok", manifests.BASE, workdir)
-        overlay = Kubectl(None, NAMESPACE).kustomize(overlay_dir)
+        overlay = Kubectl(None, NAMESPACE, binary=str(tools["kubectl"])).kustomize(overlay_dir)
         for count in (int(n) for n in args.nodes.split(",")):
             result = one_size(tools, count, overlay, workdir)
             print(json.dumps(result), flush=True)
