@@ -11,7 +11,10 @@ Feature: Alert rule validation
   Scenario: The configs are accepted by their own tools
     Then promtool accepts the alert rules and the Prometheus configuration
     And amtool accepts the Alertmanager configuration
-    And Loki accepts its configuration
+
+  @loki
+  Scenario: The log pipeline's configs are accepted by their own programs
+    Then Loki accepts its configuration
     And Promtail accepts its configuration
 
   Scenario Outline: <alert> fires when <signal> goes past <threshold>, after <hold>

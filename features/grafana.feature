@@ -1,4 +1,4 @@
-@kubernetes @containers @grafana @sc1
+@grafana @loki @sc1
 Feature: Grafana shows the logs
   Logs are visible in Grafana (plan success criterion 1): the Loki datasource is healthy,
   the "Logs Overview" dashboard is provisioned, and Grafana answers its queries from Loki.

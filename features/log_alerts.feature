@@ -1,4 +1,4 @@
-@logs @alerting @log_alerts @sc3
+@logs @loki @alerting @log_alerts @sc3
 Feature: Log-based alerting
   Log-based alerts are possible (plan deliverable): a pod that logs more than 10 error
   lines in a minute, for 1 minute, raises PodErrorBurst with severity warning, and

@@ -7,18 +7,21 @@ Feature: Log and alert delivery through component failures
   Background:
     Given the logging stack is running
 
+  @loki
   Scenario: Loki restarted mid-stream loses no line
     When a workload writes 20 lines per second for 30 seconds
     And Loki is down for 3 seconds while it writes
     Then every line it wrote is in Loki, none missing
     And at most 10 seconds of its lines are duplicated
 
+  @loki
   Scenario: Promtail restarted mid-stream resumes from its positions
     When a workload writes 20 lines per second for 30 seconds
     And Promtail is restarted while it writes
     Then every line it wrote is in Loki, none missing
     And at most 10 seconds of its lines are duplicated
 
+  @loki
   Scenario: Loki down longer than the retry budget: the loss is counted exactly
     When a workload writes 20 lines per second for 60 seconds
     And Loki is down for longer than Promtail's retry budget while it writes

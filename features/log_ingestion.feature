@@ -1,4 +1,4 @@
-@logs @sc1 @log_parsing
+@logs @loki @sc1 @log_parsing
 Feature: Log ingestion
   Logs from all pods are visible (plan success criterion 1): every line a container writes
   reaches Loki, labelled with its namespace, pod and container, stamped with the time the

@@ -1,4 +1,4 @@
-@soak @sc6
+@soak @loki @sc6
 Feature: No log line lost
   No log data loss over 24 hours (plan success criterion 6). Every sequence-numbered line
   the workloads write during the soak is accounted for: received, missing, duplicated or

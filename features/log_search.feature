@@ -1,4 +1,4 @@
-@logs @search @sc2
+@logs @loki @search @sc2
 Feature: Log search latency
   Log search returns results within 2 seconds (plan success criterion 2), with a realistic
   volume already in Loki.

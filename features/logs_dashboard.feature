@@ -1,4 +1,4 @@
-@logs @dashboard @sc1
+@logs @loki @dashboard @sc1
 Feature: Logs dashboard
   The plan's "Logs Overview" dashboard works: each of its queries runs against Loki without
   error and returns data.

@@ -1,4 +1,4 @@
-@logs @loki_health
+@logs @loki @loki_health
 Feature: Loki health
   Loki is ready, runs the release this suite pins, enforces the retention the plan's
   checklist promises ("Log retention configured": 31 days here), and its ruler sends

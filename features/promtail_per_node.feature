@@ -9,6 +9,6 @@ Feature: One Promtail per node
   Scenario: Every node runs one ready Promtail
     Then every node runs exactly one ready Promtail, the control plane included
 
-  @containers
+  @containers @loki
   Scenario: Every node ships its pods' logs
     Then every node has a log stream in Loki within 60 seconds

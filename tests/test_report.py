@@ -21,6 +21,19 @@ def test_one_failure_fails_the_criterion():
     assert judge(SC2, results[:1]).status == "holds"
 
 
+def test_a_criterion_with_a_skipped_part_holds_only_in_part():
+    results = [
+        ScenarioResult("a", "passed", frozenset({"sc2"})),
+        ScenarioResult("b", "skipped", frozenset({"sc2"}), "Loki 3.6.3 not supplied. Pass --component loki=PATH"),
+    ]
+    verdict = judge(SC2, results)
+    assert verdict.status == "holds in part"
+    assert verdict.detail == "1 of 1 scenarios passed; not proven here: Loki 3.6.3 not supplied"
+    html = summary_html(EvidenceLog(), results, {}, "local")
+    assert "holds in part on local: SC2" in html and "Every success criterion holds" not in html
+    assert "Pass --component loki=PATH" in html, "the full way to cover the skipped part is shown once"
+
+
 def test_summary_banner_names_failing_and_uncovered_criteria(tmp_path):
     log = EvidenceLog()
     scenario = log.for_scenario("Log search: one word")
