@@ -2,6 +2,9 @@
 carries with zero loss on this machine.
 
     .venv/bin/python -m benchmarks.log_throughput [--rates 500,1000,2000,4000] [--seconds 20]
+        [--component loki=PATH --component promtail=PATH]
+
+Loki and Promtail are never fetched (AGPL): supply them as for the suite (fixtures.supplied).
 
 Each step writes for --seconds at one rate, spread over four workloads, then accounts for
 every line. The figure is the highest rate whose lines all arrived; it is written to
@@ -15,7 +18,7 @@ import json
 import time
 from pathlib import Path
 
-from fixtures import provision
+from fixtures import provision, supplied
 from fixtures.logs import LogPipeline
 from fixtures.loss import account_all
 from fixtures.polling import Poll, eventually
@@ -61,8 +64,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rates", default="1000,4000,16000,32000,64000")
     parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--component", action="append", default=[], metavar="NAME=PATH")
     args = parser.parse_args()
-    target = LocalTarget(profile=PROFILES["fast"], tools=provision.ensure_all())
+    try:
+        found = supplied.discover(supplied.parse_options(args.component))
+    except supplied.SupplyError as exc:
+        raise SystemExit(f"error: {exc}") from exc
+    if found.reason_missing({"loki"}):
+        raise SystemExit(f"error: {found.reason_missing({'loki'})}")
+    target = LocalTarget(profile=PROFILES["fast"], tools={**provision.ensure_all(), **found.paths})
     results = []
     try:
         target.start()

@@ -10,13 +10,13 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from fixtures import config_check, manifests
+from fixtures import config_check, manifests, supplied
 from fixtures.kubectl import Kubectl, KubectlError, PortForward
 from fixtures.provision import ensure
 from fixtures.targets import TargetError
 from fixtures.targets import kubernetes as kube
 from fixtures.timing import PROFILES
-from fixtures.versions import ALERTMANAGER, LOKI, PROMETHEUS
+from fixtures.versions import ALERTMANAGER, PROMETHEUS
 
 OVERLAYS = manifests.ROOT / "overlays"
 needs_kubectl = pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
@@ -64,16 +64,28 @@ def test_images_are_pinned_and_loadable_offline(objects):
             assert container.get("imagePullPolicy") == "IfNotPresent", f"{obj['metadata']['name']} pulls always"
 
 
-def test_embedded_configs_pass_their_own_tools(objects, tmp_path):
+def _embedded(objects, tmp_path, *names):
     data = {k: v for o in objects if o["kind"] == "ConfigMap" for k, v in (o.get("data") or {}).items()}
-    tools = {**ensure(PROMETHEUS), **ensure(ALERTMANAGER), **ensure(LOKI)}
-    for name in ("alert-rules.yml", "prometheus.yml", "alertmanager.yml", "loki.yaml", "promtail.yaml"):
+    for name in names:
         (tmp_path / name).write_text(data[name])
-    config_check.check_rules(tools["promtool"], tmp_path / "alert-rules.yml")
-    config_check.check_prometheus(tools["promtool"], tmp_path / "prometheus.yml")
-    config_check.check_alertmanager(tools["amtool"], tmp_path / "alertmanager.yml")
-    config_check.check_loki(tools["loki"], tmp_path / "loki.yaml")
-    config_check.check_promtail(tools["promtail"], tmp_path / "promtail.yaml")
+    return tmp_path
+
+
+def test_embedded_alerting_configs_pass_their_own_tools(objects, tmp_path):
+    tools = {**ensure(PROMETHEUS), **ensure(ALERTMANAGER)}
+    configs = _embedded(objects, tmp_path, "alert-rules.yml", "prometheus.yml", "alertmanager.yml")
+    config_check.check_rules(tools["promtool"], configs / "alert-rules.yml")
+    config_check.check_prometheus(tools["promtool"], configs / "prometheus.yml")
+    config_check.check_alertmanager(tools["amtool"], configs / "alertmanager.yml")
+
+
+def test_embedded_log_configs_pass_the_supplied_programs(objects, tmp_path):
+    found = supplied.discover({})
+    if found.reason_missing({"loki"}):
+        pytest.skip(found.reason_missing({"loki"}))
+    configs = _embedded(objects, tmp_path, "loki.yaml", "promtail.yaml")
+    config_check.check_loki(found.paths["loki"], configs / "loki.yaml")
+    config_check.check_promtail(found.paths["promtail"], configs / "promtail.yaml")
 
 
 @needs_kubectl

@@ -107,9 +107,9 @@ def test_overlay_builds_on_the_manifests_under_test(tmp_path):
 
 
 def test_kwok_port_map_covers_every_component_the_suite_forwards():
-    from fixtures.targets.kwok import KwokTarget
+    from fixtures.targets.kubernetes import FORWARDS
 
-    assert set(KwokTarget.forwarded) <= set(render.CLUSTER_SERVICES)
+    assert set(FORWARDS) <= set(render.CLUSTER_SERVICES)
 
 
 def test_openssl_makes_a_ca_the_api_server_accepts(tmp_path):

@@ -1,0 +1,34 @@
+"""Shared fixtures of the project's own tests."""
+
+from __future__ import annotations
+
+import pytest
+
+from fixtures import provision, supplied
+from fixtures.versions import COMPONENTS, CONTROL_PLANE
+
+
+@pytest.fixture(scope="session")
+def provisioned(pytestconfig: pytest.Config) -> None:
+    """Every component the acceptance runs use (control plane included), fetched or built
+    before any timed test starts: a first build takes minutes and no deadline may include it."""
+    capture = pytestconfig.pluginmanager.getplugin("capturemanager")
+
+    def say(message: str) -> None:
+        with capture.global_and_fixture_disabled():
+            print(message, flush=True)
+
+    provision.ensure_all(say, COMPONENTS + CONTROL_PLANE)
+
+
+@pytest.fixture(scope="session")
+def supplied_components() -> supplied.Supplied:
+    """Loki, Promtail and Grafana as this machine supplies them (on PATH), if at all."""
+    return supplied.discover({})
+
+
+@pytest.fixture
+def needs_loki(supplied_components: supplied.Supplied) -> None:
+    reason = supplied_components.reason_missing({"loki"})
+    if reason:
+        pytest.skip(reason)
