@@ -5,7 +5,7 @@ VENV := .venv
 DEPS := $(VENV)/.deps-installed
 PYTEST_ARGS ?=
 
-.PHONY: acceptance test lint provision clean
+.PHONY: acceptance test quick lint provision clean
 
 $(DEPS): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,10 @@ acceptance: $(DEPS)
 ## test: lint and the project's own tests (they include a full local acceptance run)
 test: $(DEPS) lint
 	$(VENV)/bin/pytest -c tests/pytest.ini tests $(PYTEST_ARGS)
+
+## quick: lint and the offline project tests only (under a minute; no acceptance runs)
+quick: $(DEPS) lint
+	$(VENV)/bin/pytest -c tests/pytest.ini tests -m "not slow" $(PYTEST_ARGS)
 
 lint: $(DEPS)
 	$(VENV)/bin/ruff check .
