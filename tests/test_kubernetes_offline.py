@@ -2,6 +2,7 @@
 their objects against the API schemas, every embedded config through its own tool, and
 the commands the targets would run."""
 
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -193,3 +194,30 @@ def test_failed_kubectl_quotes_the_command(tmp_path):
         KubectlError, match=r"`.*kubectl --context ctx --namespace monitoring get pods` failed: forbidden"
     ):
         kubectl.run("get", "pods")
+
+
+def test_a_stalled_rollout_names_the_object_its_conditions_and_events(tmp_path):
+    events = {
+        "items": [
+            {
+                "involvedObject": {"kind": "Pod", "name": "loki-0"},
+                "reason": "FailedScheduling",
+                "message": "0/3 nodes are available: pod has unbound immediate PersistentVolumeClaims.",
+                "lastTimestamp": "2026-12-03T09:33:41Z",
+            },
+            {"involvedObject": {"kind": "Pod", "name": "lokiother-0"}, "reason": "Other", "message": "not ours"},
+        ]
+    }
+    statefulset = {
+        "status": {
+            "replicas": 1,
+            "readyReplicas": 0,
+            "conditions": [{"type": "Available", "status": "False", "reason": "NoPods", "message": "none ready"}],
+        }
+    }
+    script = f"case \"$*\" in *events*) echo '{json.dumps(events)}';; *) echo '{json.dumps(statefulset)}';; esac\n"
+    message = kube.rollout_stalled(_fake_kubectl(tmp_path, script), "statefulset", "loki", KubectlError("timed out"))
+    assert message.startswith("statefulset/loki did not roll out within")
+    assert "'readyReplicas': 0" in message and "condition Available=False: NoPods none ready" in message
+    assert "event Pod/loki-0 FailedScheduling: 0/3 nodes are available: pod has unbound immediate" in message
+    assert "not ours" not in message

@@ -145,3 +145,30 @@ def test_kubectl_counts_the_api_requests_it_makes(tmp_path):
     k.run("get", "nodes")
     assert requests == ["GET /api/v1/nodes?limit=500", "GET /api/v1/namespaces/m/pods"]
     assert "-v=6" not in Kubectl(None, "m").cmd("get", "nodes"), "only counting kubectls are verbose"
+
+
+def _size(quantity: str) -> int:
+    return int(quantity.removesuffix("Gi"))
+
+
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
+def test_kwok_volumes_are_bound_by_the_scheduler_alone_each_to_one_claim():
+    """No race between the volume controller and the scheduler (the cause of a stalled loki
+    rollout): a first-consumer class, no pre-bound volume, and sizes that fit one claim each."""
+    objects = [
+        o for o in yaml.safe_load_all(Kubectl(None, "monitoring").kustomize(manifests.ROOT / "overlays" / "kwok")) if o
+    ]
+    [storage_class] = [o for o in objects if o["kind"] == "StorageClass"]
+    assert storage_class["volumeBindingMode"] == "WaitForFirstConsumer"
+    assert storage_class["metadata"]["annotations"]["storageclass.kubernetes.io/is-default-class"] == "true"
+    volumes = [o for o in objects if o["kind"] == "PersistentVolume"]
+    assert all("claimRef" not in v["spec"] for v in volumes), "a pre-bound volume races the scheduler's bind"
+    claims = [o["spec"] for o in objects if o["kind"] == "PersistentVolumeClaim"]
+    claims += [
+        t["spec"] for o in objects if o["kind"] == "StatefulSet" for t in o["spec"].get("volumeClaimTemplates", [])
+    ]
+    sizes = sorted(_size(v["spec"]["capacity"]["storage"]) for v in volumes)
+    for claim in claims:
+        wanted = _size(claim["resources"]["requests"]["storage"])
+        smallest_fit = min(s for s in sizes if s >= wanted)
+        assert smallest_fit == wanted, f"a {wanted}Gi claim would take the {smallest_fit}Gi volume"
