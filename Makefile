@@ -8,6 +8,10 @@ PYTEST_ARGS ?=
 .PHONY: acceptance test quick lint provision clean
 
 $(DEPS): requirements.txt
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || \
+	  { echo "error: $(PYTHON) is not Python 3.11 or newer: install it, or run make PYTHON=python3.11"; exit 1; }
+	@$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || \
+	  { echo "error: $(PYTHON) cannot create a virtual environment (no ensurepip): apt-get install python3-venv"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $(DEPS)
