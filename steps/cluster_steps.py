@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from pytest_bdd import parsers, then, when
 
-from fixtures import cluster_checks, manifests, timeouts
+from fixtures import cluster_checks, links, manifests, timeouts
 from fixtures.alerting import AlertPipeline, Stimulus
 from fixtures.evidence import ScenarioEvidence
 from fixtures.logs import LogPipeline
@@ -80,7 +80,7 @@ def stream_per_node(logs: LogPipeline, limit: int) -> None:
         seen = {s.get("node") for s in logs.loki.series('{node=~".+"}', since=900)}
         assert nodes <= seen, f"nodes without a log stream: {sorted(nodes - seen)}"
 
-    eventually(covered, timeout=float(limit), what="a log stream from every node")
+    eventually(covered, timeout=float(limit), what="a log stream from every node", needs=(links.LOGS,))
 
 
 # -- CPU stress ------------------------------------------------------------------------

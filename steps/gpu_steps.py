@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from pytest_bdd import given, parsers, when
 
-from fixtures import timeouts
+from fixtures import links, timeouts
 from fixtures.alerting import AlertPipeline, Stimulus
 from fixtures.instrument_clients import FakeDcgmClient
 from fixtures.phrases import seconds
@@ -54,6 +54,7 @@ def gpu_node(pipeline: AlertPipeline, run_id: str, count: int, celsius: float) -
         lambda: _assert_scraped(pipeline, node.hostname, count),
         timeout=timeouts.TARGET_UP + 2 * pipeline.scrape_interval("dcgm-exporter"),
         what=f"Prometheus to scrape the {count} GPUs of {node.hostname}",
+        needs=(links.SCRAPES,),
     )
     yield node
     node.dcgm.remove_host(node.hostname)

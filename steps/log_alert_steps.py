@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from pytest_bdd import parsers, then, when
 
-from fixtures import timeouts
+from fixtures import links, timeouts
 from fixtures.alerting import AlertPipeline
 from fixtures.evidence import ScenarioEvidence
 from fixtures.logs import LogPipeline
@@ -78,6 +78,7 @@ def log_alert_fires(
         timeout=max(1.0, error_writer.started_at + latest - time.time()),
         what=f"Loki's ruler to fire {alert} for {error_writer.workload.pod}",
         hint="check the LogQL rule's threshold and `for`, and that the lines reach Loki",
+        needs=(links.LOGS,),
     )
     scenario_evidence.record(
         "errors start → pending",

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import pytest
 from pytest_bdd import given, parsers, then, when
 
-from fixtures import manifests, timeouts
+from fixtures import links, manifests, timeouts
 from fixtures.evidence import ScenarioEvidence
 from fixtures.log_search import SEARCHES, Corpora, Corpus, run_search
 from fixtures.logs import LogPipeline, Summary, percentile
@@ -143,7 +143,9 @@ def every_container_has_stream(logs: LogPipeline, scenario_evidence: ScenarioEvi
         assert not missing, f"{len(missing)} of {len(containers)} containers have no stream: {missing}"
         return len(containers)
 
-    count = eventually(all_streams, timeout=float(limit), what="a log stream for every running container")
+    count = eventually(
+        all_streams, timeout=float(limit), what="a log stream for every running container", needs=(links.LOGS,)
+    )
     scenario_evidence.record("containers with a stream", count, "containers", low=float(len(containers)))
 
 

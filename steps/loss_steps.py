@@ -9,7 +9,7 @@ import pytest
 import yaml
 from pytest_bdd import parsers, then, when
 
-from fixtures import timeouts
+from fixtures import links, timeouts
 from fixtures.alerting import AlertPipeline, Stimulus
 from fixtures.evidence import ScenarioEvidence
 from fixtures.logs import LogPipeline, Summary, sequence_numbers, sequence_numbers_of
@@ -73,6 +73,7 @@ def soak_writers(logs: LogPipeline, soak_seconds: float, count: int, rate: int) 
         timeout=soak_seconds + timeouts.NEW_STREAM,
         what=f"the {soak_seconds:.0f} s soak to be written and searchable",
         poll=Poll(interval=1.0, max_interval=1.0),
+        needs=(links.LOGS,),
     )
     for workload, _ in soak.writers:
         logs.target.wait_workload_done(workload, timeout=timeouts.NEW_STREAM)
@@ -97,6 +98,7 @@ def _settled_account(
             timeout=timeouts.NEW_STREAM,
             what="every line to reach Loki",
             poll=Poll(interval=1.0, max_interval=2.0),
+            needs=(links.LOGS,),
         )
     except AssertionError:
         return account_all(logs.loki, writers, since)

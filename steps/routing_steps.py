@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from pytest_bdd import given, parsers, then, when
 
-from fixtures import timeouts
+from fixtures import links, timeouts
 from fixtures.alerting import AlertPipeline
 from fixtures.evidence import ScenarioEvidence
 from fixtures.phrases import quoted_list, seconds
@@ -63,6 +63,7 @@ def alertmanager_delivers(
             since=sent,
             deadline=timeouts.ROUTED_NOTIFICATION,
             what=f"Alertmanager to deliver {probe_alert.labels['alertname']} to {receiver!r}",
+            needs=(links.NOTIFICATIONS,),  # posted straight to Alertmanager
         )
         scenario_evidence.record(f"posted → delivered to {receiver}", delivery.latency, "s")
     got = sorted({n.receiver for n, _ in pipeline.api.webhook.deliveries(probe_alert.labels)})
@@ -163,6 +164,7 @@ def keeps_hearing(
         two_new,
         timeout=2 * (period + tick) + timeouts.DELIVERY_SLACK,
         what=f"two {alertname} notifications to {receiver!r}",
+        needs=(links.ALERTS, links.NOTIFICATIONS),
     )
     gap = times[1] - times[0]
     measured = scenario_evidence.record(

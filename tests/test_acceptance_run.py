@@ -2,11 +2,14 @@
 that put one of the plan's mistakes back (the run must fail and say which criterion)."""
 
 import json
+import os
 import re
 import shutil
 import signal
 import subprocess
 import sys
+import threading
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -116,6 +119,20 @@ def test_unparsable_rule_stops_before_anything_starts(tmp_path, manifest_copy):
     assert "prometheus log" not in proc.stdout, "no component should have been started"
 
 
+def test_a_broken_link_ends_the_run_in_about_a_minute_naming_it(tmp_path, manifest_copy):
+    # Prometheus sends its alerts to a closed port: every wait for a notification would run
+    # to its deadline; the wait sees Prometheus's own send errors instead.
+    edit(manifest_copy / "prometheus" / "prometheus.yml", '"alertmanager:9093"', '"127.0.0.1:9"')
+    started = time.monotonic()
+    proc = run_suite(tmp_path / "r", "-m", "gpu or routing", manifest_dir=manifest_copy)
+    took = time.monotonic() - started
+    assert proc.returncode == 1, proc.stdout[-3000:]
+    assert "a link it needs is broken" in proc.stdout
+    assert "Prometheus → Alertmanager:" in proc.stdout and "alert batches Prometheus failed to send" in proc.stdout
+    assert "timed out" not in proc.stdout, "no wait behind the broken link may run to its deadline"
+    assert took < 90, f"took {took:.0f} s"
+
+
 def test_kind_without_docker_is_one_clear_error(tmp_path):
     proc = run_suite(tmp_path / "r", "--target", "kind", "-m", "gpu", timeout=120)
     assert proc.returncode == 4
@@ -163,44 +180,67 @@ def _children(parent: int) -> list[int]:
     return pids
 
 
-def stack_processes(target: str, found) -> int:
-    """Processes of a running stack: 5 always, Loki and Promtail and Grafana where supplied,
-    and on kwok the control plane's 5 (etcd, apiserver, controller manager, scheduler, KWOK)."""
-    local = 5 + len(found.paths)
-    return local + (5 if target == "kwok" else 0)
+# Where to interrupt: start-up (a component in the middle of the start order exists), or
+# mid-scenario (a scenario has passed and the next is running).
+START_UP_PROCESS = {"local": "alertmanager", "kwok": "etcd"}
 
 
-@pytest.mark.parametrize("target", ["local", "kwok"])
-def test_ctrl_c_leaves_nothing_running(tmp_path, target, supplied_components):
-    processes = stack_processes(target, supplied_components)
-    out = tmp_path / "reports"
-    out.mkdir()
+def _comm(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
+
+
+@pytest.mark.parametrize(
+    ("target", "moment", "signum"),
+    [
+        ("local", "start-up", signal.SIGINT),
+        ("local", "mid-scenario", signal.SIGTERM),
+        ("kwok", "start-up", signal.SIGTERM),
+        ("kwok", "mid-scenario", signal.SIGINT),
+    ],
+    ids=lambda v: getattr(v, "name", v),
+)
+def test_an_interrupt_leaves_no_process_port_or_directory(tmp_path, target, moment, signum):
+    out, scratch = tmp_path / "reports", tmp_path / "tmp"
+    scratch.mkdir()
     proc = subprocess.Popen(
         [
-            sys.executable,
-            "-m",
-            "pytest",
-            "features",
-            "-m",
-            "gpu",
-            "--target",
-            target,
-            f"--html={out / 'a.html'}",
-            f"--junitxml={out / 'j.xml'}",
-            f"--cucumberjson={out / 'c.json'}",
+            *(sys.executable, "-m", "pytest", "features", "-m", "gpu", "--target", target, "-v"),
+            *(f"--html={out / 'a.html'}", f"--junitxml={out / 'j.xml'}", f"--cucumberjson={out / 'c.json'}"),
             f"--evidence={out / 'e.json'}",
         ],
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        env=dict(os.environ, TMPDIR=str(scratch)),  # every temporary directory of the run lands here
     )
-    # Wait until the stack's processes exist (the stack starts in a few seconds).
-    children = eventually(lambda: _assert_children(proc.pid, processes), timeout=120, what="the stack's processes")
-    proc.send_signal(signal.SIGINT)
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True)
+    reader.start()
+
+    def at_the_moment() -> list[int]:
+        children = _children(proc.pid)
+        if moment == "start-up":
+            assert START_UP_PROCESS[target] in {_comm(p) for p in children}, "not starting yet"
+        else:
+            assert any(" PASSED" in line for line in lines), "no scenario finished yet"
+        return children
+
+    children = eventually(at_the_moment, timeout=300, what=f"the {moment} of a {target} run")
+    ports = {address for _, address in _listeners(set(children))} if shutil.which("ss") else set()
+    proc.send_signal(signum)
     proc.wait(timeout=120)
-    alive = [f"{pid} {_state(pid)}" for pid in children if _state(pid) not in ("gone", "Z")]
-    assert not alive, f"still running after Ctrl-C: {alive}\n{proc.stdout.read()[-3000:]}"
+    reader.join(10)
+    said = "".join(lines)[-3000:]
+    alive = [f"{pid} {_comm(pid)} {_state(pid)}" for pid in children if _state(pid) not in ("gone", "Z")]
+    assert not alive, f"still running after {signum.name} at {moment}: {alive}\n{said}"
+    still = ports & {address for _, address in _listeners(None)} if ports else set()
+    assert not still, f"still listening after {signum.name} at {moment}: {sorted(still)}"
+    left = sorted(p.name for p in scratch.iterdir())
+    assert not left, f"temporary directories left after {signum.name} at {moment}: {left}"
 
 
 def last_listener(target: str, found) -> str:
@@ -240,13 +280,13 @@ def test_nothing_listens_beyond_loopback(tmp_path, target, supplied_components):
         proc.wait(timeout=120)
 
 
-def _listeners(pids: set[int]) -> list[tuple[str, str]]:
-    """(program, local address) of every TCP listener of `pids`, from `ss -ltnpH`."""
+def _listeners(pids: set[int] | None) -> list[tuple[str, str]]:
+    """(program, local address) of every TCP listener of `pids` (None: of any process), from `ss -ltnpH`."""
     out = subprocess.run(["ss", "-ltnpH"], capture_output=True, text=True, check=True).stdout
     found = []
     for line in out.splitlines():
         for name, pid in re.findall(r'\("([^"]+)",pid=(\d+)', line):
-            if int(pid) in pids:
+            if pids is None or int(pid) in pids:
                 found.append((name, line.split()[3]))
     return found
 
@@ -257,12 +297,6 @@ def _state(pid: int) -> str:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
     except OSError:
         return "gone"
-
-
-def _assert_children(parent: int, expected: int) -> list[int]:
-    children = _children(parent)
-    assert len(children) >= expected, f"{len(children)} of {expected} component processes so far"
-    return children
 
 
 def test_full_kwok_acceptance_run_passes_on_a_real_control_plane(tmp_path):

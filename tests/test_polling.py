@@ -65,3 +65,56 @@ def test_holds_for_lasts_the_window():
     started = time.monotonic()
     holds_for(lambda: None, duration=0.3, what="quiet", poll=Poll(interval=0.05, max_interval=0.05))
     assert time.monotonic() - started >= 0.3
+
+
+def test_a_broken_link_the_wait_needs_ends_it_at_once_with_the_cause():
+    from fixtures.links import ALERTS, LOGS
+    from fixtures.polling import StackBroken, unwatch_links, watch_links
+
+    def check() -> dict[str, str]:
+        return {ALERTS: "3 alert batches Prometheus failed to send since the stack started"}
+
+    def never() -> None:
+        raise AssertionError("no notification yet")
+
+    watch_links(check)
+    try:
+        started = time.monotonic()
+        with pytest.raises(StackBroken, match="Prometheus → Alertmanager: 3 alert batches") as caught:
+            eventually(never, timeout=30, what="the GPU notification", needs=(ALERTS,))
+        assert time.monotonic() - started < 1, "a broken link must not wait for the deadline"
+        assert "stopped waiting for the GPU notification" in str(caught.value)
+        with pytest.raises(WaitTimeout):  # a wait that does not need the link runs to its deadline
+            eventually(never, timeout=0.3, what="a log line", needs=(LOGS,))
+    finally:
+        unwatch_links(check)
+
+
+def test_link_watch_counts_failures_since_the_baseline_and_spares_what_was_stopped_on_purpose():
+    from fixtures.links import ALERTS, NOTIFICATIONS, SCRAPES, LinkWatch
+
+    errors = {"n": 2}
+    exited: dict[str, str] = {}
+    targets = [{"labels": {"job": "dcgm-exporter"}, "health": "up"}]
+    watch = LinkWatch(
+        {
+            "prometheus": lambda: f'prometheus_notifications_errors_total{{alertmanager="x"}} {errors["n"]}\n',
+            "alertmanager": lambda: 'alertmanager_notifications_failed_total{integration="webhook"} 0\n',
+        },
+        lambda: targets,
+        lambda: exited,
+    )
+    watch.baseline()
+    assert watch.broken() == {}, "failures before the baseline (start-up) are not a broken link"
+    errors["n"] = 5
+    watch.baseline()  # after a deliberate restart
+    errors["n"] = 6
+    watch._looked_at = 0.0
+    assert watch.broken() == {ALERTS: "1 alert batches Prometheus failed to send since the stack started"}
+    watch.stopped_on_purpose.add("alertmanager")
+    watch._looked_at = 0.0
+    assert ALERTS not in watch.broken() and NOTIFICATIONS not in watch.broken()
+    exited["dcgm-exporter"] = "dcgm-exporter exited with code 1"
+    targets[0].update(health="down", scrapeUrl="http://127.0.0.1:1/metrics", lastError="connection refused")
+    watch._looked_at = 0.0
+    assert watch.broken()[SCRAPES] == "dcgm-exporter exited with code 1"
