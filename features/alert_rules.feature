@@ -7,6 +7,20 @@ Feature: Alert rule validation
 
   Background:
     Given the configuration of the stack from the manifests
+    And the plan evaluates every rule group every 30 seconds
+
+  Scenario: The stack's intervals and waits are the plan's
+    Then the configuration has these durations:
+      | setting                                      | duration | from                      |
+      | every Prometheus rule group's interval       | 30s      | the plan                  |
+      | Prometheus's scrape interval, every job      | 15s      | our decision (not in plan) |
+      | Alertmanager's group wait, every route       | 10s      | the plan                  |
+      | Alertmanager's group interval, every route   | 10s      | the plan                  |
+      | Alertmanager's repeat interval               | 12h      | the plan                  |
+      | Alertmanager's repeat interval, watchdog     | 1m       | our decision (not in plan) |
+      | Alertmanager's resolve timeout               | 5m       | the plan                  |
+      | every Loki rule group's interval             | 1m       | our decision (not in plan) |
+      | every Loki alert's hold                      | 1m       | our decision (not in plan) |
 
   Scenario: The configs are accepted by their own tools
     Then promtool accepts the alert rules and the Prometheus configuration

@@ -47,6 +47,8 @@ def alert_fires(
         low=0.0,
         high=window.scrape + window.evaluation + timeouts.DELIVERY_SLACK,
         note="first evaluation after the first scrape of the new value (≤ S+E)",
+        fails=f"{alert} turned pending {pending:.2f} s after {stimulus.description}: later than one scrape and "
+        "one evaluation (S+E), so the scrape or evaluation interval is longer than the plan's",
     )
     return fired
 
@@ -78,26 +80,7 @@ def receiver_notified(
     reused = pipeline.group_seen_before(delivery.alert["labels"], delivery.notification.received_at - window.group_wait)
     earliest = window.hold if reused else window.earliest
     firing_at = delivery.notification.starts_at(delivery.alert)
-    scenario_evidence.record(
-        "pending → firing (held)",
-        firing_at - fired_alert.pending_at,
-        "s",
-        low=window.hold - 0.01,
-        high=window.hold + window.evaluation,
-        note="the rule's `for`, rounded up to evaluations (H)",
-    )
-    scenario_evidence.record(
-        "firing → notified", delivery.notification.received_at - firing_at, "s", note="group wait and delivery"
-    )
-    measured = scenario_evidence.record(
-        "crossing → notified",
-        delivery.latency,
-        "s",
-        low=earliest - 0.01,
-        high=latest,
-        bound=f"{earliest:.3g}–{latest:.3g} s ({window.formula()}; +{timeouts.DELIVERY_SLACK:g} s slack)",
-        note=("group existed: earliest is H" if reused else "new group: earliest is H+W"),
-    )
+    # The timeline first: on a failure below it shows what happened.
     series, threshold = pipeline.signal(
         fired_alert.alertname,
         stim.labels,
@@ -117,10 +100,31 @@ def receiver_notified(
             (delivery.notification.received_at, f"notified {receiver}"),
         ],
     )
-    assert measured.within, (
-        f"{fired_alert.alertname} reached {receiver!r} {delivery.latency:.2f} s after {stim.description}; "
+    held = firing_at - fired_alert.pending_at
+    scenario_evidence.record(
+        "pending → firing (held)",
+        held,
+        "s",
+        low=window.hold - 0.01,
+        high=window.hold + window.evaluation,
+        note="the rule's `for`, rounded up to evaluations (H)",
+        fails=f"{fired_alert.alertname} was pending {held:.2f} s before firing; its `for` "
+        f"(H, rounded up to evaluations) allows {window.hold:.3g}–{window.hold + window.evaluation:.3g} s",
+    )
+    scenario_evidence.record(
+        "firing → notified", delivery.notification.received_at - firing_at, "s", note="group wait and delivery"
+    )
+    scenario_evidence.record(
+        "crossing → notified",
+        delivery.latency,
+        "s",
+        low=earliest - 0.01,
+        high=latest,
+        bound=f"{earliest:.3g}–{latest:.3g} s ({window.formula()}; +{timeouts.DELIVERY_SLACK:g} s slack)",
+        note=("group existed: earliest is H" if reused else "new group: earliest is H+W"),
+        fails=f"{fired_alert.alertname} reached {receiver!r} {delivery.latency:.2f} s after {stim.description}; "
         f"the plan allows {earliest:.3g}–{latest:.3g} s ({window.formula()}). Too early means a shorter "
-        "`for` or group_wait than the plan; too late a longer one."
+        "`for` or group_wait than the plan; too late a longer one.",
     )
     return delivery
 

@@ -129,7 +129,15 @@ def cpu_alert_fires(
     window = delivery_window(scrape=0, evaluation=pipeline.evaluation_interval(alert), for_=needed, group_wait=0)
     fired = pipeline.wait_firing(alert, stimulus, window)
     took = fired.observed_firing_at - stressed.started_at
-    scenario_evidence.record("load start → firing", took, "s", low=needed - slack, high=needed + 2 * slack)
+    scenario_evidence.record(
+        "load start → firing",
+        took,
+        "s",
+        low=needed - slack,
+        high=needed + 2 * slack,
+        fails=f"{alert} fired {took:.0f} s after the load started; the rate window and hold need {needed:.0f} s "
+        f"(± {slack:.0f} s of scrape and evaluation)",
+    )
     return next(a for a in pipeline.rule_alerts(alert, stimulus.labels) if a.state == "firing")
 
 

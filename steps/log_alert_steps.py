@@ -80,12 +80,15 @@ def log_alert_fires(
         hint="check the LogQL rule's threshold and `for`, and that the lines reach Loki",
         needs=(links.LOGS,),
     )
+    pending = fired.active_at - error_writer.started_at
     scenario_evidence.record(
         "errors start → pending",
-        fired.active_at - error_writer.started_at,
+        pending,
         "s",
         high=ERRORS_TO_CROSS + INGEST_ALLOWANCE + evaluation,
         note="threshold crossed at the 11th line, then ingest and one evaluation",
+        fails=f"{alert} turned pending {pending:.1f} s after the errors started: later than the threshold's "
+        "crossing, ingest and one evaluation of the ruler",
     )
     return fired
 

@@ -96,14 +96,15 @@ def marker_found(
     workload, marker = marker_workload
     entry, seen_at = logs.wait_for_line(workload, marker, timeout=limit + timeouts.DELIVERY_SLACK)
     written_ns = next(ts for ts, line in logs.target.container_log(workload) if marker in line)
-    latency = scenario_evidence.record(
+    took = seen_at - written_ns / 1e9
+    scenario_evidence.record(
         "written → searchable (new stream)",
-        seen_at - written_ns / 1e9,
+        took,
         "s",
         high=float(limit),
         note="first line of a new stream",
+        fails=f"the marker took {took:.1f} s to become searchable (limit {limit} s)",
     )
-    assert latency.within, f"the marker took {latency.value:.1f} s to become searchable (limit {limit} s)"
     for label, value in (("namespace", workload.namespace), ("pod", workload.pod), ("container", workload.container)):
         assert entry.labels.get(label) == value, f"stream label {label}={entry.labels.get(label)!r}, expected {value!r}"
     return entry.timestamp_ns, written_ns / 1e9
@@ -128,9 +129,13 @@ def stream_labels(
     workload, _ = marker_workload
     [stream] = logs.loki.series(workload.selector)
     scenario_evidence.record(
-        "labels on the stream", len(stream), "labels", high=float(limit), note=", ".join(sorted(stream))
+        "labels on the stream",
+        len(stream),
+        "labels",
+        high=float(limit),
+        note=", ".join(sorted(stream)),
+        fails=f"{len(stream)} labels (Loki drops streams over {limit}): {sorted(stream)}",
     )
-    assert len(stream) <= limit, f"{len(stream)} labels (Loki drops streams over {limit}): {sorted(stream)}"
 
 
 @then(parsers.parse("every running container has a log stream in Loki within {limit:d} seconds"))
@@ -174,12 +179,10 @@ def steady_complete(
     arrivals = logs.track_arrivals(workload, lines, timeout=steady.seconds + limit)
     stream = account(logs.loki, workload, lines, since=3600)
     scenario_evidence.record("lines written", lines, "lines")
-    scenario_evidence.record("lines missing", stream.missing_count, "lines", high=0.0)
-    scenario_evidence.record("lines duplicated", stream.duplicates, "lines", high=0.0)
-    scenario_evidence.record("lines out of order", stream.out_of_order, "lines", high=0.0)
-    assert not stream.missing and not stream.duplicates and not stream.out_of_order, (
-        f"missing {list(stream.missing[:10])}…, {stream.duplicates} duplicates, {stream.out_of_order} out of order"
-    )
+    why = f"missing {list(stream.missing[:10])}…, {stream.duplicates} duplicates, {stream.out_of_order} out of order"
+    scenario_evidence.record("lines missing", stream.missing_count, "lines", high=0.0, fails=why)
+    scenario_evidence.record("lines duplicated", stream.duplicates, "lines", high=0.0, fails=why)
+    scenario_evidence.record("lines out of order", stream.out_of_order, "lines", high=0.0, fails=why)
     return arrivals
 
 
@@ -199,12 +202,18 @@ def ingest_latency(
     pct = 100 * count / total
     summary = Summary.of(latencies)
     scenario_evidence.record("ingest latency p50", summary.p50, "s", note="runtime timestamp → first returned")
-    judged = scenario_evidence.record(f"ingest latency p{pct:g}", percentile(latencies, pct), "s", high=float(limit))
     scenario_evidence.record("ingest latency max", summary.max, "s", note=f"{summary.count} lines, polled every 0.2 s")
     scenario_evidence.histogram(
         "ingest latency: runtime timestamp → first returned by a query", "s", latencies, float(limit)
     )
-    assert judged.within, f"p{pct:g} ingest latency {judged.value:.2f} s exceeds {limit} s"
+    judged = percentile(latencies, pct)
+    scenario_evidence.record(
+        f"ingest latency p{pct:g}",
+        judged,
+        "s",
+        high=float(limit),
+        fails=f"p{pct:g} ingest latency {judged:.2f} s exceeds {limit} s",
+    )
 
 
 # -- search ----------------------------------------------------------------------------
@@ -244,10 +253,16 @@ def searches_fast(
     summary = Summary.of(times)
     pct = 100 * count / total
     scenario_evidence.record("search latency p50", summary.p50, "s")
-    judged = scenario_evidence.record(f"search latency p{pct:g}", percentile(times, pct), "s", high=float(limit))
     scenario_evidence.record("search latency max", summary.max, "s", note=f"{summary.count} runs")
     scenario_evidence.histogram(f"search latency ({search_runs[0][2][:60]}…)", "s", times, float(limit))
-    assert judged.within, f"p{pct:g} search latency {judged.value:.2f} s exceeds {limit} s (max {summary.max:.2f} s)"
+    judged = percentile(times, pct)
+    scenario_evidence.record(
+        f"search latency p{pct:g}",
+        judged,
+        "s",
+        high=float(limit),
+        fails=f"p{pct:g} search latency {judged:.2f} s exceeds {limit} s (max {summary.max:.2f} s)",
+    )
 
 
 # -- dashboard -------------------------------------------------------------------------

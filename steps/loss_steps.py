@@ -104,10 +104,11 @@ def _settled_account(
         return account_all(logs.loki, writers, since)
 
 
-def _record(evidence: ScenarioEvidence, report: LossReport) -> None:
+def _record(evidence: ScenarioEvidence, report: LossReport, why: str) -> None:
+    """The accounting of lines that must all arrive; `why` is the criterion's words on a loss."""
     evidence.record("lines written", report.expected, "lines")
-    evidence.record("lines received", report.received, "lines", low=float(report.expected))
-    evidence.record("lines missing", report.missing, "lines", high=0.0)
+    evidence.record("lines received", report.received, "lines", low=float(report.expected), fails=why)
+    evidence.record("lines missing", report.missing, "lines", high=0.0, fails=why)
     evidence.record("lines duplicated", report.duplicates, "lines", note="reported; Loki drops exact duplicates")
     evidence.record("lines out of order", report.out_of_order, "lines")
 
@@ -115,7 +116,7 @@ def _record(evidence: ScenarioEvidence, report: LossReport) -> None:
 @then("every line written is in Loki: none missing and none duplicated", target_fixture="loss_report")
 def soak_complete(logs: LogPipeline, soak: Soak, scenario_evidence: ScenarioEvidence) -> LossReport:
     report = _settled_account(logs, soak.writers, soak.seconds + 600)
-    _record(scenario_evidence, report)
+    _record(scenario_evidence, report, f"loss during the soak: {report.describe()}")
     written = {
         (w, seq): ts / 1e9
         for w, _ in soak.writers
@@ -128,7 +129,8 @@ def soak_complete(logs: LogPipeline, soak: Soak, scenario_evidence: ScenarioEvid
         scenario_evidence.record("ingest latency p50 (sampled)", summary.p50, "s")
         scenario_evidence.record("ingest latency p99 (sampled)", summary.p99, "s", note=f"{summary.count} samples")
         scenario_evidence.histogram("soak ingest latency (newest line per poll)", "s", latencies)
-    assert report.missing == 0 and report.duplicates == 0, f"loss during the soak: {report.describe()}"
+    # Duplicates are reported, not bounded by a measurement: a soak must have none.
+    assert report.duplicates == 0, f"duplicates during the soak: {report.describe()}"
     return report
 
 
@@ -142,8 +144,13 @@ def survives_flush(logs: LogPipeline, soak: Soak, scenario_evidence: ScenarioEvi
         what="Loki to flush chunks to storage",
     )
     report = account_all(logs.loki, [(w, count) for w, _ in soak.writers], soak.seconds + 600)
-    scenario_evidence.record("early lines missing after flush", report.missing, "lines", high=0.0)
-    assert report.missing == 0, f"lines lost after the flush to storage: {report.describe()}"
+    scenario_evidence.record(
+        "early lines missing after flush",
+        report.missing,
+        "lines",
+        high=0.0,
+        fails=f"lines lost after the flush to storage: {report.describe()}",
+    )
 
 
 def _assert_more(now: float, before: float) -> None:
@@ -154,9 +161,9 @@ def _assert_more(now: float, before: float) -> None:
 def nothing_dropped(logs: LogPipeline, soak: Soak, scenario_evidence: ScenarioEvidence) -> None:
     dropped = logs.target.promtail_metric(DROPPED) - soak.dropped_before
     discarded = logs.loki.metric(DISCARDED) - soak.discarded_before
-    scenario_evidence.record("Promtail dropped entries", dropped, "lines", high=0.0)
-    scenario_evidence.record("Loki discarded samples", discarded, "lines", high=0.0)
-    assert dropped == 0 and discarded == 0, f"Promtail dropped {dropped:g}, Loki discarded {discarded:g}"
+    why = f"Promtail dropped {dropped:g}, Loki discarded {discarded:g}"
+    scenario_evidence.record("Promtail dropped entries", dropped, "lines", high=0.0, fails=why)
+    scenario_evidence.record("Loki discarded samples", discarded, "lines", high=0.0, fails=why)
 
 
 # -- faults ----------------------------------------------------------------------------
@@ -235,8 +242,7 @@ def fault_no_loss(
     logs.target.wait_workload_done(steady.workload, timeout=steady.seconds + timeouts.NEW_STREAM)
     report = _settled_account(logs, [(steady.workload, steady.lines)], 3600)
     scenario_evidence.record("component down (stop → ready again)", fault.down_seconds, "s")
-    _record(scenario_evidence, report)
-    assert report.missing == 0, f"lines lost across the restart: {report.describe()}"
+    _record(scenario_evidence, report, f"lines lost across the restart: {report.describe()}")
     return report
 
 
@@ -247,14 +253,14 @@ def duplicates_bounded(
     # Promtail saves read positions every 10 s, so a restart may re-send that much; Loki
     # drops exact duplicates (same stream, timestamp and line), so usually none remain.
     bound = steady.lines / steady.seconds * limit
-    measured = scenario_evidence.record(
+    scenario_evidence.record(
         "duplicates after the fault",
         loss_report.duplicates,
         "lines",
         high=bound,
         note="re-sent lines Loki did not deduplicate",
+        fails=f"{loss_report.duplicates} duplicated lines, more than {limit} s of writing ({bound:g})",
     )
-    assert measured.within, f"{loss_report.duplicates} duplicated lines, more than {limit} s of writing ({bound:g})"
 
 
 @then("the checker finds lines missing, every one written while Loki was down", target_fixture="loss_report")
@@ -277,8 +283,8 @@ def loss_seen_where_it_happened(
         "lines",
         low=1.0,
         note="lines written while Loki was down beyond the retry budget",
+        fails="no line missing: the outage did not exceed the retry budget, so loss could not be seen",
     )
-    assert missing, "no line missing: the outage did not exceed the retry budget, so loss could not be seen"
     assert not outside, f"lines missing that were written while Loki was up: {outside[:10]}"
     return report
 
@@ -290,10 +296,13 @@ def promtail_counted_drops(
     # Promtail counts drops over every stream it tails (the components' own logs too), so
     # its count bounds ours from above rather than equalling it.
     dropped = logs.target.promtail_metric(DROPPED) - fault.dropped_before
-    measured = scenario_evidence.record(
-        "lines dropped (Promtail, all streams)", dropped, "lines", low=float(loss_report.missing)
+    scenario_evidence.record(
+        "lines dropped (Promtail, all streams)",
+        dropped,
+        "lines",
+        low=float(loss_report.missing),
+        fails=f"Promtail reports {dropped:g} dropped, fewer than the {loss_report.missing} missing",
     )
-    assert measured.within, f"Promtail reports {dropped:g} dropped, fewer than the {loss_report.missing} missing"
 
 
 @when(parsers.parse('Alertmanager is down until "{alert}" fires'), target_fixture="am_back")
@@ -336,4 +345,11 @@ def heard_after_restart(
         deadline=limit,
         what=f"{receiver!r} to hear of {alert} after Alertmanager restarted",
     )
-    scenario_evidence.record("Alertmanager back → notified", delivery.latency, "s", high=limit)
+    scenario_evidence.record(
+        "Alertmanager back → notified",
+        delivery.latency,
+        "s",
+        high=limit,
+        fails=f"{alert} reached {receiver!r} {delivery.latency:.2f} s after Alertmanager was back "
+        f"(limit {limit:.3g} s)",
+    )

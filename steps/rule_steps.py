@@ -9,11 +9,12 @@ from pathlib import Path
 
 from pytest_bdd import given, parsers, then, when
 
-from fixtures import config_check, manifests
+from fixtures import config_check, config_durations, manifests
 from fixtures import rule_unit_tests as rut
 from fixtures.evidence import ScenarioEvidence
 from fixtures.phrases import seconds
 from fixtures.targets.base import CONFIGS
+from fixtures.timing import parse_duration
 
 
 @dataclass(frozen=True)
@@ -91,11 +92,12 @@ class UnitTestContext:
     alerting: float
     start: float  # simulated second at which the alerting condition becomes visible
     tolerance: float  # simulated seconds the first firing may lag the ideal moment
+    evaluation: float  # the plan's rule-group interval, seconds
 
     def check(self, check: rut.Check, value: float | None = None) -> tuple[bool, str]:
         samples = int((self.start + self.spec.hold) // rut.SCRAPE) + 40
         series = self.series_at(self.alerting if value is None else value, samples)  # type: ignore[operator]
-        return rut.run_check(self.promtool, self.rules, series, check)
+        return rut.run_check(self.promtool, self.rules, series, check, self.evaluation)
 
 
 @when(
@@ -103,7 +105,11 @@ class UnitTestContext:
     target_fixture="unit_tests",
 )
 def unit_tests_at(
-    tools: dict[str, Path], manifest_configs: ManifestConfigs, rule_spec: RuleSpec, alerting: float
+    tools: dict[str, Path],
+    manifest_configs: ManifestConfigs,
+    rule_spec: RuleSpec,
+    plan_evaluation: float,
+    alerting: float,
 ) -> UnitTestContext:
     assert rule_spec.signal in rut.SIGNALS, f"no synthetic series for signal {rule_spec.signal!r}: add it to SIGNALS"
     past = alerting > rule_spec.threshold if rule_spec.comparison == "above" else alerting < rule_spec.threshold
@@ -116,6 +122,7 @@ def unit_tests_at(
         alerting,
         start=0.0,
         tolerance=0.0,
+        evaluation=plan_evaluation,
     )
 
 
@@ -124,7 +131,7 @@ def unit_tests_at(
     target_fixture="unit_tests",
 )
 def unit_tests_cpu_load(
-    tools: dict[str, Path], manifest_configs: ManifestConfigs, rule_spec: RuleSpec
+    tools: dict[str, Path], manifest_configs: ManifestConfigs, rule_spec: RuleSpec, plan_evaluation: float
 ) -> UnitTestContext:
     idle = 600  # ten idle minutes fill the rate window with "idle" before the load starts
 
@@ -138,12 +145,16 @@ def unit_tests_cpu_load(
         series,
         100.0,
         start=float(idle),
-        tolerance=float(rut.SCRAPE),
+        # The crossing of the 5-minute rate lands between samples and evaluations.
+        tolerance=float(rut.SCRAPE) + plan_evaluation,
+        evaluation=plan_evaluation,
     )
 
 
 @when("promtool runs the rule unit tests for it", target_fixture="unit_tests")
-def unit_tests_plain(tools: dict[str, Path], manifest_configs: ManifestConfigs, rule_spec: RuleSpec) -> UnitTestContext:
+def unit_tests_plain(
+    tools: dict[str, Path], manifest_configs: ManifestConfigs, rule_spec: RuleSpec, plan_evaluation: float
+) -> UnitTestContext:
     return UnitTestContext(
         rule_spec,
         tools["promtool"],
@@ -152,6 +163,7 @@ def unit_tests_plain(tools: dict[str, Path], manifest_configs: ManifestConfigs, 
         1.0,
         start=0.0,
         tolerance=0.0,
+        evaluation=plan_evaluation,
     )
 
 
@@ -230,3 +242,27 @@ def never_at_threshold(unit_tests: UnitTestContext, scenario_evidence: ScenarioE
         f"{spec.alert} fires with {spec.signal} exactly at {spec.threshold:g}: the threshold or the "
         f"comparison differs from the plan ({_explain(spec)}).\npromtool: {output}"
     )
+
+
+@given(
+    parsers.parse("the plan evaluates every rule group every {interval:d} seconds"), target_fixture="plan_evaluation"
+)
+def plan_evaluation(interval: int) -> float:
+    return float(interval)
+
+
+@then("the configuration has these durations:")
+def configured_durations(manifest_dir: Path, datatable: list[list[str]]) -> None:
+    objs = manifests.load(manifest_dir)
+    rows = datatable[1:]  # the first row names the columns
+    wrong = []
+    for setting, expected, source in rows:
+        assert setting in config_durations.READERS, f"no reader for {setting!r}: add it to fixtures/config_durations.py"
+        found = config_durations.READERS[setting](objs)
+        assert found, f"{setting}: nothing in the manifests sets it"
+        wrong += [
+            f"{setting} ({where}) is {value}; {source} says {expected}"
+            for where, value in found.items()
+            if parse_duration(value) != parse_duration(expected)
+        ]
+    assert not wrong, "durations differ from the features:\n  " + "\n  ".join(wrong)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import pytest
 
-from fixtures import provision, supplied
+from fixtures import manifests, provision, supplied
 from fixtures.versions import COMPONENTS, CONTROL_PLANE
 
 
@@ -32,3 +35,11 @@ def needs_loki(supplied_components: supplied.Supplied) -> None:
     reason = supplied_components.reason_missing({"loki"})
     if reason:
         pytest.skip(reason)
+
+
+@pytest.fixture
+def manifest_copy(tmp_path: Path) -> Path:
+    """A copy of manifests/base for a test to break."""
+    copy = tmp_path / "manifests" / "base"
+    shutil.copytree(manifests.BASE, copy)
+    return copy

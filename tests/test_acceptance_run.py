@@ -15,44 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from fixtures import manifests
 from fixtures.polling import eventually
 from tests.report_screenshot import ink, screenshot
+from tests.suite_runs import edit, run_suite
 
 REPO = Path(__file__).resolve().parent.parent
 # Builds happen before any timed test (tests/conftest.py), never inside a deadline.
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("provisioned")]
-
-
-def run_suite(out: Path, *args: str, manifest_dir: Path | None = None, timeout: float = 1800):
-    out.mkdir(parents=True, exist_ok=True)
-    cmd = [
-        sys.executable,
-        "-m",
-        "pytest",
-        "features",
-        f"--html={out / 'acceptance.html'}",
-        f"--junitxml={out / 'junit.xml'}",
-        f"--cucumberjson={out / 'cucumber.json'}",
-        f"--evidence={out / 'evidence.json'}",
-        *args,
-    ]
-    if manifest_dir is not None:
-        cmd += ["--manifests", str(manifest_dir)]
-    return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=timeout)
-
-
-@pytest.fixture
-def manifest_copy(tmp_path):
-    copy = tmp_path / "manifests" / "base"
-    shutil.copytree(manifests.BASE, copy)
-    return copy
-
-
-def edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text()
-    assert old in text, f"{old!r} not in {path}"
-    path.write_text(text.replace(old, new))
 
 
 def test_full_local_acceptance_run_passes_and_reports(tmp_path, supplied_components):

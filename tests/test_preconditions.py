@@ -3,13 +3,13 @@
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from fixtures import provision
 from fixtures.versions import ALERTMANAGER, PROMETHEUS
+from tests.suite_runs import run_suite
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -53,26 +53,7 @@ def test_a_distribution_build_on_path_is_not_used_and_the_run_says_so(tmp_path, 
 
 
 def test_kwok_without_openssl_is_one_clear_error(tmp_path):
-    out = tmp_path / "r"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "features",
-            "--target",
-            "kwok",
-            f"--html={out / 'a.html'}",
-            f"--junitxml={out / 'j.xml'}",
-            f"--cucumberjson={out / 'c.json'}",
-            f"--evidence={out / 'e.json'}",
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=dict(os.environ, PATH=str(tmp_path)),
-    )
+    proc = run_suite(tmp_path / "r", "--target", "kwok", timeout=120, env=dict(os.environ, PATH=str(tmp_path)))
     assert proc.returncode == 4, proc.stdout[-2000:]
     assert "--target kwok needs openssl on PATH to make the cluster's certificates: apt install openssl" in proc.stdout
 

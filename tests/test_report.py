@@ -57,3 +57,14 @@ def test_diagnostics_are_collapsible_and_escaped():
     html = diagnostics_html({"loki log (last lines)": "level=error msg=<boom>", "Prometheus alerts": "[]"})
     assert html.count("<details>") == 2
     assert "&lt;boom&gt;" in html and "<boom>" not in html
+
+
+def test_a_measurement_outside_its_bound_fails_with_the_criterions_words_and_stays_in_the_report():
+    import pytest
+
+    log = EvidenceLog()
+    scenario = log.for_scenario("GPU temperature alerting: held at 85 °C")
+    assert scenario.record("firing → notified", 0.4, "s").within is None, "a figure without a bound is context"
+    with pytest.raises(AssertionError, match=r"the plan allows 4\.33–5\.83 s"):
+        scenario.record("crossing → notified", 7.1, "s", low=4.33, high=5.83, fails="the plan allows 4.33–5.83 s")
+    assert [m.within for m in log.measurements] == [None, False], "the OUTSIDE figure is kept for the report"

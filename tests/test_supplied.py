@@ -4,13 +4,13 @@ answer only `--version` play them here: no AGPL binary is built or used on these
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from fixtures import supplied
 from fixtures.versions import COMPONENTS, CONTROL_PLANE, GRAFANA, LOKI, PERMISSIVE_LICENCES, PROMTAIL, SUPPLIED
+from tests.suite_runs import run_suite
 
 REPO = Path(__file__).resolve().parent.parent
 FORBIDDEN_MODULES = ("github.com/grafana/loki", "github.com/grafana/grafana", "github.com/grafana/tempo", "go.k6.io/k6")
@@ -114,39 +114,17 @@ def test_nothing_supplied_says_exactly_how_to_supply_each(tmp_path):
     assert found.reason_missing({"gpu", "routing"}) is None
 
 
-def _suite(*args: str, path: str | None = None, tmp_path: Path) -> subprocess.CompletedProcess:
-    env = dict(os.environ, PATH=path or os.environ["PATH"])
-    out = tmp_path / "r"
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "features",
-            *args,
-            f"--html={out / 'a.html'}",
-            f"--junitxml={out / 'j.xml'}",
-            f"--cucumberjson={out / 'c.json'}",
-            f"--evidence={out / 'e.json'}",
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-    )
-
-
 def test_a_wrong_supplied_binary_stops_the_run_before_anything_starts(tmp_path):
     loki = stand_in(tmp_path / "bin", "loki", "loki, version 2.9.4 (branch: HEAD)")
-    proc = _suite("-m", "gpu", "--component", f"loki={loki}", tmp_path=tmp_path)
+    proc = run_suite(tmp_path / "r", "-m", "gpu", "--component", f"loki={loki}", timeout=120)
     assert proc.returncode == 4, proc.stdout[-2000:]
     assert f"{loki} reports 'loki, version 2.9.4 (branch: HEAD)'; the suite pins Loki 3.6.3" in proc.stdout
     assert "starting the stack" not in proc.stdout
 
 
 def test_without_loki_its_scenarios_skip_before_anything_starts(tmp_path):
-    proc = _suite("-m", "logs or loki", "-rs", path=f"{tmp_path}:/usr/bin:/bin", tmp_path=tmp_path)
+    env = dict(os.environ, PATH=f"{tmp_path}:/usr/bin:/bin")  # no loki or promtail on it
+    proc = run_suite(tmp_path / "r", "-m", "logs or loki", "-rs", timeout=120, env=env)
     assert proc.returncode == 0, proc.stdout[-2000:]
     assert " passed" not in proc.stdout and "skipped" in proc.stdout
     assert "Loki 3.6.3, Promtail 3.6.3 not supplied." in proc.stdout

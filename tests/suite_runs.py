@@ -1,0 +1,36 @@
+"""Running the acceptance suite from the project's tests, as a user runs it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def run_suite(
+    out: Path, *args: str, manifest_dir: Path | None = None, timeout: float = 1800, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`pytest features *args` in a subprocess, its reports under `out`."""
+    out.mkdir(parents=True, exist_ok=True)
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "features",
+        f"--html={out / 'acceptance.html'}",
+        f"--junitxml={out / 'junit.xml'}",
+        f"--cucumberjson={out / 'cucumber.json'}",
+        f"--evidence={out / 'evidence.json'}",
+        *args,
+    ]
+    if manifest_dir is not None:
+        cmd += ["--manifests", str(manifest_dir)]
+    return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=timeout, env=env)
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new))

@@ -1,0 +1,39 @@
+"""Every duration of the plan (and of our decisions) changed by a factor of two in the
+manifests fails a scenario of the default run, naming the setting."""
+
+import pytest
+
+from tests.suite_runs import edit, run_suite
+
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("provisioned")]
+
+# (file under manifests/base, text, doubled or halved, the setting the failure must name)
+MUTATIONS = [
+    ("prometheus/alert-rules.yml", "interval: 30s", "interval: 1m", "every Prometheus rule group's interval"),
+    ("prometheus/prometheus.yml", "scrape_interval: 15s", "scrape_interval: 30s", "Prometheus's scrape interval"),
+    ("alertmanager/alertmanager.yml", "group_wait: 10s", "group_wait: 20s", "Alertmanager's group wait"),
+    ("alertmanager/alertmanager.yml", "group_interval: 10s", "group_interval: 5s", "Alertmanager's group interval"),
+    ("alertmanager/alertmanager.yml", "repeat_interval: 12h", "repeat_interval: 6h", "Alertmanager's repeat interval"),
+    ("alertmanager/alertmanager.yml", "repeat_interval: 1m", "repeat_interval: 2m", "repeat interval, watchdog"),
+    ("alertmanager/alertmanager.yml", "resolve_timeout: 5m", "resolve_timeout: 10m", "Alertmanager's resolve timeout"),
+    ("loki/rules/log-alerts.yaml", "interval: 1m", "interval: 30s", "every Loki rule group's interval"),
+    ("loki/rules/log-alerts.yaml", "for: 1m", "for: 2m", "every Loki alert's hold"),
+]
+
+
+@pytest.mark.parametrize(("path", "old", "new", "setting"), MUTATIONS, ids=[m[3] + " " + m[2] for m in MUTATIONS])
+def test_a_duration_changed_twofold_fails_naming_the_setting(tmp_path, manifest_copy, path, old, new, setting):
+    edit(manifest_copy / path, old, new)
+    proc = run_suite(
+        tmp_path / "r", "-m", "rules", "-k", "intervals_and_waits", manifest_dir=manifest_copy, timeout=120
+    )
+    assert proc.returncode == 1, proc.stdout[-3000:]
+    assert setting in proc.stdout and "durations differ from the features" in proc.stdout, proc.stdout[-3000:]
+
+
+def test_a_shorter_hold_fires_a_moment_too_early(tmp_path, manifest_copy):
+    rules = manifest_copy / "prometheus" / "alert-rules.yml"
+    edit(rules, "DCGM_FI_DEV_GPU_TEMP > 80\n        for: 2m", "DCGM_FI_DEV_GPU_TEMP > 80\n        for: 1m")
+    proc = run_suite(tmp_path / "r", "-m", "rules", "-k", "GPUHighTemperature", manifest_dir=manifest_copy)
+    assert proc.returncode == 1, proc.stdout[-3000:]
+    assert "GPUHighTemperature already fires" in proc.stdout and "shorter than the plan's 2 minutes" in proc.stdout
