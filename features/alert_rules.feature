@@ -31,6 +31,16 @@ Feature: Alert rule validation
     Then Loki accepts its configuration
     And Promtail accepts its configuration
 
+  @routing @sc4
+  Scenario: The plan's receivers and grouping
+    Then Alertmanager groups alerts by "alertname", "cluster" and "service"
+    And Alertmanager has these receivers, each told when an alert resolves:
+      | receiver          | webhook path | from                       |
+      | default-receiver  | /            | the plan                   |
+      | critical-receiver | /critical    | the plan                   |
+      | gpu-alerts        | /gpu         | the plan                   |
+      | watchdog          | /watchdog    | our decision (not in plan) |
+
   Scenario Outline: <alert> fires when <signal> goes past <threshold>, after <hold>
     Given the plan's rule "<alert>": <signal> <comparison> <threshold> for <hold>, severity "<severity>"
     When promtool runs the rule unit tests for it with the signal at <alerting>

@@ -6,13 +6,15 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlparse
 
+import yaml
 from pytest_bdd import given, parsers, then, when
 
 from fixtures import config_check, config_durations, manifests
 from fixtures import rule_unit_tests as rut
 from fixtures.evidence import ScenarioEvidence
-from fixtures.phrases import seconds
+from fixtures.phrases import quoted_list, seconds
 from fixtures.targets.base import CONFIGS
 from fixtures.timing import parse_duration
 
@@ -266,3 +268,31 @@ def configured_durations(manifest_dir: Path, datatable: list[list[str]]) -> None
             if parse_duration(value) != parse_duration(expected)
         ]
     assert not wrong, "durations differ from the features:\n  " + "\n  ".join(wrong)
+
+
+def _alertmanager_config(manifest_dir: Path) -> dict:
+    configmap, key = CONFIGS["alertmanager.yml"]
+    return yaml.safe_load(manifests.load(manifest_dir).config_file(configmap, key))
+
+
+@then(parsers.re(r"Alertmanager groups alerts by (?P<labels>.+)"))
+def grouped_by(manifest_dir: Path, labels: str) -> None:
+    expected = quoted_list(labels)
+    found = _alertmanager_config(manifest_dir)["route"].get("group_by", [])
+    assert found == expected, f"Alertmanager groups by {found}; the plan groups by {expected}"
+
+
+@then("Alertmanager has these receivers, each told when an alert resolves:")
+def receivers_as_planned(manifest_dir: Path, datatable: list[list[str]]) -> None:
+    config = _alertmanager_config(manifest_dir)
+    hooks = {r["name"]: r.get("webhook_configs", []) for r in config.get("receivers", [])}
+    wrong = []
+    for receiver, path, source in datatable[1:]:  # the first row names the columns
+        urls = [urlparse(h.get("url", "")).path or "/" for h in hooks.get(receiver, [])]
+        if urls != [path]:
+            wrong.append(f"{receiver}: webhook paths {urls or 'none'}; {source} says {path}")
+        # The watchdog's resolved messages would be noise: a heartbeat never resolves on purpose.
+        resolved = [h.get("send_resolved", True) for h in hooks.get(receiver, [])]
+        if receiver != "watchdog" and not all(resolved):
+            wrong.append(f"{receiver}: does not send resolved notifications; {source} says it does")
+    assert not wrong, "receivers differ from the features:\n  " + "\n  ".join(wrong)

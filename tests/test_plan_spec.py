@@ -1,5 +1,8 @@
-"""Every duration of the plan (and of our decisions) changed by a factor of two in the
-manifests fails a scenario of the default run, naming the setting."""
+"""The plan's numbers are the specification: every duration of the plan (and of our
+decisions) changed by a factor of two in the manifests, a receiver, the grouping or a
+dashboard panel changed, fails a scenario of the default run that names what changed."""
+
+import json
 
 import pytest
 
@@ -37,3 +40,46 @@ def test_a_shorter_hold_fires_a_moment_too_early(tmp_path, manifest_copy):
     proc = run_suite(tmp_path / "r", "-m", "rules", "-k", "GPUHighTemperature", manifest_dir=manifest_copy)
     assert proc.returncode == 1, proc.stdout[-3000:]
     assert "GPUHighTemperature already fires" in proc.stdout and "shorter than the plan's 2 minutes" in proc.stdout
+
+
+SPEC_MUTATIONS = [
+    (
+        "alertmanager/alertmanager.yml",
+        '"http://webhook-receiver:5001/gpu"',
+        '"http://webhook-receiver:5001/"',
+        "gpu-alerts: webhook paths ['/']",
+    ),
+    (
+        "alertmanager/alertmanager.yml",
+        'group_by: ["alertname", "cluster", "service"]',
+        'group_by: ["alertname"]',
+        "Alertmanager groups by ['alertname']",
+    ),
+    (
+        "alertmanager/alertmanager.yml",
+        "send_resolved: true",
+        "send_resolved: false",
+        "does not send resolved notifications",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("path", "old", "new", "says"), SPEC_MUTATIONS, ids=["receiver path", "group_by", "send_resolved"]
+)
+def test_a_receiver_or_the_grouping_changed_fails_the_routing_criterion(tmp_path, manifest_copy, path, old, new, says):
+    edit(manifest_copy / path, old, new)
+    proc = run_suite(
+        tmp_path / "r", "-m", "rules", "-k", "receivers_and_grouping", manifest_dir=manifest_copy, timeout=120
+    )
+    assert proc.returncode == 1 and says in proc.stdout, proc.stdout[-3000:]
+
+
+def test_a_dashboard_that_lost_a_panel_fails(tmp_path, manifest_copy):
+    dashboard = manifest_copy / "grafana" / "logs-dashboard.json"
+    model = json.loads(dashboard.read_text())
+    model["panels"] = [p for p in model["panels"] if p.get("title") != "Log Rate by Pod"]
+    dashboard.write_text(json.dumps(model))
+    proc = run_suite(tmp_path / "r", "-m", "dashboard", "-k", "provision", manifest_dir=manifest_copy, timeout=120)
+    assert proc.returncode == 1, proc.stdout[-3000:]
+    assert "differs from the plan: missing [Panel(title='Log Rate by Pod'" in proc.stdout
