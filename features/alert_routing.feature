@@ -4,6 +4,11 @@ Feature: Alertmanager routing
   critical one pages as well), critical alerts to the critical receiver, everything else
   to the default receiver, and the dead-man's switch to its own receiver.
 
+  Our decisions (manifests/DIFFERENCES.md): the plan routes only GPUHighTemperature to the
+  GPU team, and a critical GPU alert only to the critical receiver (D14); here every GPU
+  alert reaches the GPU team, and a critical one pages as well. The watchdog receiver
+  replaces the plan's PrometheusDown (D15).
+
   Background:
     Given the alerting stack is running
 
@@ -32,3 +37,11 @@ Feature: Alertmanager routing
 
   Scenario: The dead-man's switch keeps reporting that alerting works
     Then receiver "watchdog" keeps hearing "Watchdog" every 1 minute, give or take the group interval of 10 seconds
+
+  @local_only
+  Scenario: Alertmanager keeps its silences and what it has sent across a restart
+    Given an alert "PersistenceProbe" with severity "warning"
+    And Alertmanager has delivered it to "default-receiver" and holds a silence
+    When Alertmanager is replaced by a new pod
+    Then the silence is still in force
+    And the alert, sent again, is not delivered again within its group wait of 10 seconds and group interval of 10 seconds

@@ -5,6 +5,11 @@ Feature: Alert rule validation
   never at the threshold itself. These checks use the real durations (promtool's rule unit
   tests run on simulated time), whatever the timing profile of the run.
 
+  Our decisions, where the plan gives no number or a wrong one (manifests/DIFFERENCES.md):
+  GPUPowerHigh fires above 100 % of the board's power limit, not above the plan's 350 W
+  (D11); Prometheus scrapes every 15 seconds; the watchdog repeats every minute; Loki's
+  rule group runs every minute and PodErrorBurst holds for 1 minute.
+
   Background:
     Given the configuration of the stack from the manifests
     And the plan evaluates every rule group every 30 seconds

@@ -49,13 +49,13 @@ def loki_version(logs: LogPipeline) -> None:
     assert version == LOKI.version, f"Loki reports version {version}; the suite pins {LOKI.version}"
 
 
-@then(parsers.parse("Loki's running configuration deletes logs older than {days:d} days"))
+@then(parsers.parse("Loki's running configuration deletes logs older than {days:d} days, our decision {why}"))
 def loki_retention(logs: LogPipeline, days: int) -> None:
     config = logs.loki.running_config()
     enabled = config["compactor"].get("retention_enabled")
     period = config["limits_config"].get("retention_period", "0s")
     assert enabled, "the compactor's retention is off: old logs are never deleted (retention_enabled: false)"
-    assert parse_duration(period) == days * 86400, f"Loki keeps logs for {period}; the checklist says {days} days"
+    assert parse_duration(period) == days * 86400, f"Loki keeps logs for {period}; our decision is {days} days"
 
 
 @then("Loki's running configuration sends ruler alerts to an Alertmanager")
@@ -86,6 +86,12 @@ def marker_workload(logs: LogPipeline) -> tuple[Workload, str]:
     return logs.start("marker", "--lines", "1", "--marker", marker, "--linger"), marker
 
 
+@given(
+    parsers.parse(
+        "the marker is found in Loki by the workload's namespace, pod and container within {limit:d} seconds"
+    ),
+    target_fixture="marker_entry",
+)
 @then(
     parsers.parse(
         "the marker is found in Loki by the workload's namespace, pod and container within {limit:d} seconds"
@@ -110,6 +116,13 @@ def marker_found(
     for label, value in (("namespace", workload.namespace), ("pod", workload.pod), ("container", workload.container)):
         assert entry.labels.get(label) == value, f"stream label {label}={entry.labels.get(label)!r}, expected {value!r}"
     return entry.timestamp_ns, written_ns / 1e9
+
+
+@then(parsers.parse("the marker is still found in Loki within {limit:d} seconds"))
+def marker_found_again(logs: LogPipeline, marker_workload: tuple[Workload, str], limit: int) -> None:
+    workload, marker = marker_workload
+    # Found at all is the criterion: from the WAL replayed or the chunks flushed, both on the claim.
+    logs.wait_for_line(workload, marker, timeout=float(limit))
 
 
 @then("the entry carries the time the container runtime recorded, not the time it was read")

@@ -10,9 +10,11 @@ from pytest_bdd import given, parsers, then, when
 from fixtures import links, timeouts
 from fixtures.alerting import AlertPipeline
 from fixtures.evidence import ScenarioEvidence
+from fixtures.http import ApiError
 from fixtures.phrases import quoted_list, seconds
 from fixtures.polling import eventually, holds_for
 from fixtures.routing import routes_for
+from fixtures.targets import Target
 from fixtures.timing import TimingProfile
 
 
@@ -175,3 +177,75 @@ def keeps_hearing(
         high=period + tick + timeouts.DELIVERY_SLACK,
         fails=f"heartbeats {gap:.2f} s apart; the plan repeats every {period:g} s (+ up to {tick:g} s)",
     )
+
+
+# -- persistence across a restart ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AlertmanagerMemory:
+    """What Alertmanager must still know after a restart: a silence, and a notification."""
+
+    silence_id: str
+    receiver: str
+
+
+@given(parsers.parse('Alertmanager has delivered it to "{receiver}" and holds a silence'), target_fixture="am_memory")
+def delivered_and_silenced(pipeline: AlertPipeline, probe_alert: ProbeAlert, run_id: str, receiver: str):
+    sent = pipeline.api.alertmanager.post_alert(probe_alert.labels, {"summary": "acceptance persistence probe"})
+    pipeline.wait_delivery(
+        receiver,
+        probe_alert.labels,
+        since=sent,
+        deadline=timeouts.ROUTED_NOTIFICATION,
+        what=f"Alertmanager to deliver {probe_alert.labels['alertname']} to {receiver!r}",
+        needs=(links.NOTIFICATIONS,),
+    )
+    silence = pipeline.api.alertmanager.create_silence({"service": f"silenced-{run_id}"}, 3600, "persistence probe")
+    return AlertmanagerMemory(silence, receiver)
+
+
+@when(parsers.parse("{component} is replaced by a new pod"))
+def component_replaced(stack: Target, component: str) -> None:
+    # A new pod keeps only what the manifests put on a volume claim (the local target wipes
+    # the rest), which is what "persistence" means for the plan.
+    name = component.lower()
+    stack.stop_component(name)
+    stack.start_component(name)
+
+
+@then("the silence is still in force")
+def silence_kept(pipeline: AlertPipeline, am_memory: AlertmanagerMemory) -> None:
+    try:
+        state = pipeline.api.alertmanager.silence(am_memory.silence_id)["status"]["state"]
+    except ApiError as exc:
+        state = f"unknown ({exc})"
+    assert state == "active", (
+        f"after a restart the silence is {state}: Alertmanager's --storage.path is not on the manifests' volume claim"
+    )
+
+
+@then(
+    parsers.parse(
+        "the alert, sent again, is not delivered again within its group wait of {wait} and group interval of {interval}"
+    )
+)
+def not_sent_again(
+    pipeline: AlertPipeline,
+    timing_profile: TimingProfile,
+    probe_alert: ProbeAlert,
+    am_memory: AlertmanagerMemory,
+    scenario_evidence: ScenarioEvidence,
+    wait: str,
+    interval: str,
+) -> None:
+    resent = pipeline.api.alertmanager.post_alert(probe_alert.labels, {"summary": "acceptance persistence probe"})
+    window = timing_profile.scale(seconds(wait)) + timing_profile.scale(seconds(interval)) + timeouts.DELIVERY_SLACK
+
+    def none_new() -> int:
+        new = [n for n, _ in pipeline.api.webhook.deliveries(probe_alert.labels) if n.received_at >= resent]
+        assert not new, f"{am_memory.receiver!r} was notified again after the restart: the notification log was lost"
+        return 0
+
+    holds_for(none_new, duration=window, what="no second notification after the restart")
+    scenario_evidence.record("notifications after the restart", 0, "notifications", note=f"watched {window:.2f} s")

@@ -102,6 +102,16 @@ def test_a_broken_link_ends_the_run_in_about_a_minute_naming_it(tmp_path, manife
     assert took < 90, f"took {took:.0f} s"
 
 
+def test_alertmanager_data_off_its_volume_claim_is_lost_with_the_pod(tmp_path, manifest_copy):
+    # The plan's --storage.path on the claim is what keeps silences and the notification log.
+    deployment = manifest_copy / "alertmanager" / "alertmanager-deployment.yaml"
+    edit(deployment, "- --storage.path=/alertmanager", "- --storage.path=/tmp/alertmanager")
+    proc = run_suite(tmp_path / "r", "-k", "keeps_its_silences", manifest_dir=manifest_copy)
+    assert proc.returncode == 1, proc.stdout[-3000:]
+    assert "after a restart the silence is unknown" in proc.stdout
+    assert "Alertmanager's --storage.path is not on the manifests' volume claim" in proc.stdout
+
+
 def test_kind_without_docker_is_one_clear_error(tmp_path):
     proc = run_suite(tmp_path / "r", "--target", "kind", "-m", "gpu", timeout=120)
     assert proc.returncode == 4

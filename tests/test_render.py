@@ -36,7 +36,7 @@ def test_rules_durations_are_divided(objs):
 def test_prometheus_points_at_local_processes(objs):
     source = objs.config_file("prometheus-config", "prometheus.yml")
     doc = yaml.safe_load(
-        render.render_prometheus(source, rule_glob="/r/*.yml", local=LOCAL, pod_discovery="/sd/p-*.json", profile=FAST)
+        render.render_prometheus(source, rule_dir="/r", local=LOCAL, pod_discovery="/sd/p-*.json", profile=FAST)
     )
     assert doc["rule_files"] == ["/r/*.yml"]
     assert doc["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"] == [LOCAL["alertmanager"]]
@@ -70,9 +70,19 @@ def test_qualified_service_names_are_rewritten():
 
 
 def test_discovery_roles_without_a_local_stand_in_are_an_error():
-    text = "scrape_configs:\n- job_name: mystery\n  kubernetes_sd_configs: [{role: node}]\n"
+    text = (
+        "rule_files: [/etc/prometheus/rules/*.yml]\n"
+        "scrape_configs:\n- job_name: mystery\n  kubernetes_sd_configs: [{role: node}]\n"
+    )
     with pytest.raises(render.RenderError, match="mystery"):
-        render.render_prometheus(text, rule_glob="/r", local=LOCAL, pod_discovery="/sd", profile=FAST)
+        render.render_prometheus(text, rule_dir="/r", local=LOCAL, pod_discovery="/sd", profile=FAST)
+
+
+def test_a_prometheus_config_without_rule_files_is_not_papered_over(objs):
+    source = yaml.safe_load(objs.config_file("prometheus-config", "prometheus.yml"))
+    del source["rule_files"]  # the plan's Prometheus config
+    with pytest.raises(render.RenderError, match="no rule_files"):
+        render.render_prometheus(yaml.safe_dump(source), rule_dir="/r", local=LOCAL, pod_discovery="/sd", profile=FAST)
 
 
 def test_loki_and_promtail_use_run_directories_and_loopback(objs):
