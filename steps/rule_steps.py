@@ -11,7 +11,7 @@ from urllib.parse import urlparse
 import yaml
 from pytest_bdd import given, parsers, then, when
 
-from fixtures import config_check, config_durations, manifests
+from fixtures import config_check, config_durations, manifest_checks, manifests
 from fixtures import rule_unit_tests as rut
 from fixtures.evidence import ScenarioEvidence
 from fixtures.phrases import quoted_list, seconds
@@ -296,3 +296,10 @@ def receivers_as_planned(manifest_dir: Path, datatable: list[list[str]]) -> None
         if receiver != "watchdog" and not all(resolved):
             wrong.append(f"{receiver}: does not send resolved notifications; {source} says it does")
     assert not wrong, "receivers differ from the features:\n  " + "\n  ".join(wrong)
+
+
+@then(parsers.parse('the manifests hold: "{check}"'))
+def manifests_hold(manifest_dir: Path, check: str) -> None:
+    assert check in manifest_checks.CHECKS, f"no check named {check!r}: add it to fixtures/manifest_checks.py"
+    problems = manifest_checks.CHECKS[check](manifests.load(manifest_dir))
+    assert not problems, f"{check}: no.\n  " + "\n  ".join(problems)

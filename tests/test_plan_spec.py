@@ -5,6 +5,7 @@ dashboard panel changed, fails a scenario of the default run that names what cha
 import json
 
 import pytest
+import yaml
 
 from tests.suite_runs import edit, run_suite
 
@@ -83,3 +84,79 @@ def test_a_dashboard_that_lost_a_panel_fails(tmp_path, manifest_copy):
     proc = run_suite(tmp_path / "r", "-m", "dashboard", "-k", "provision", manifest_dir=manifest_copy, timeout=120)
     assert proc.returncode == 1, proc.stdout[-3000:]
     assert "differs from the plan: missing [Panel(title='Log Rate by Pod'" in proc.stdout
+
+
+def _yaml_edit(path, change) -> None:
+    docs = list(yaml.safe_load_all(path.read_text()))
+    change(docs[0])
+    path.write_text(yaml.safe_dump_all(docs, sort_keys=False))
+
+
+def _liveness_on_ready(statefulset: dict) -> None:
+    statefulset["spec"]["template"]["spec"]["containers"][0]["livenessProbe"]["httpGet"]["path"] = "/ready"
+
+
+def _labelmap(config: dict) -> None:
+    rule = {"action": "labelmap", "regex": "__meta_kubernetes_pod_label_(.+)"}
+    config["scrape_configs"][0]["relabel_configs"].append(rule)
+
+
+def _no_rule_files(config: dict) -> None:
+    del config["rule_files"]
+
+
+AM_DEPLOYMENT = "alertmanager/alertmanager-deployment.yaml"
+# The plan's defects that a manifest can carry, put back one at a time: (defect, file, how, words of the failure).
+DEFECTS = [
+    ("D4", "promtail/promtail.yaml", ("/run/promtail/positions.yaml", "/tmp/positions.yaml"), "(D4)"),
+    ("D12", "prometheus/prometheus.yml", ("- api_version: v2", "- api_version: v1"), "(D12)"),
+    (
+        "D17 gossip",
+        "alertmanager/alertmanager-deployment.yaml",
+        ("- --cluster.listen-address=", "- --log.level=info"),
+        "gossips",
+    ),
+    (
+        "D17 rolling",
+        "alertmanager/alertmanager-deployment.yaml",
+        ("type: Recreate", "type: RollingUpdate"),
+        "stalls (D17)",
+    ),
+    ("D18", "loki/loki-statefulset.yaml", _liveness_on_ready, "(D18)"),
+    ("D19", "promtail/promtail.yaml", _labelmap, "(D19)"),
+    ("rule_files", "prometheus/prometheus.yml", _no_rule_files, "Prometheus loads no rule files"),
+]
+
+
+@pytest.mark.parametrize(("defect", "path", "how", "says"), DEFECTS, ids=[d[0] for d in DEFECTS])
+def test_a_plan_deployment_defect_put_back_fails_naming_it(tmp_path, manifest_copy, defect, path, how, says):
+    if callable(how):
+        _yaml_edit(manifest_copy / path, how)
+    else:
+        edit(manifest_copy / path, *how)
+    proc = run_suite(tmp_path / "r", "-m", "manifests", manifest_dir=manifest_copy, timeout=120)
+    assert proc.returncode == 1 and says in proc.stdout, proc.stdout[-3000:]
+
+
+def test_the_plans_350_watt_power_rule_fails_its_outline(tmp_path, manifest_copy):  # D11
+    edit(
+        manifest_copy / "prometheus" / "alert-rules.yml",
+        "(DCGM_FI_DEV_POWER_USAGE / DCGM_FI_DEV_POWER_MGMT_LIMIT) * 100 > 100",
+        "DCGM_FI_DEV_POWER_USAGE > 350",
+    )
+    proc = run_suite(tmp_path / "r", "-m", "rules", "-k", "GPUPowerHigh", manifest_dir=manifest_copy, timeout=120)
+    assert proc.returncode == 1, proc.stdout[-3000:]
+    assert "GPUPowerHigh fires with GPU power in % of its limit exactly at 100" in proc.stdout, proc.stdout[-3000:]
+
+
+def test_the_plans_prometheus_down_instead_of_a_watchdog_fails(tmp_path, manifest_copy):  # D15
+    rules = manifest_copy / "prometheus" / "alert-rules.yml"
+    _yaml_edit(
+        rules,
+        lambda doc: [
+            g["rules"].__setitem__(slice(None), [r for r in g["rules"] if r.get("alert") != "Watchdog"])
+            for g in doc["groups"]
+        ],
+    )
+    proc = run_suite(tmp_path / "r", "-m", "rules", "-k", "watchdog", manifest_dir=manifest_copy, timeout=120)
+    assert proc.returncode == 1, proc.stdout[-3000:]
