@@ -17,9 +17,6 @@ from fixtures.prometheus_api import RuleAlert
 from fixtures.targets.base import Workload
 from fixtures.timing import TimingProfile
 
-# The ruler counts lines already in Loki; "99 in 100 lines within 10 s" is the ingestion
-# feature's bound, so it is the allowance for the burst to become countable.
-INGEST_ALLOWANCE = 10.0
 # PodErrorBurst (plan deliverable "log-based alerts possible"): more than 10 error lines in
 # its 1-minute window; at one line per second that is the 11th second.
 ERRORS_TO_CROSS = 11.0
@@ -66,7 +63,7 @@ def log_alert_fires(
 ) -> RuleAlert:
     held = timing_profile.scale(seconds(hold))
     evaluation = _evaluation_interval(logs, alert)
-    latest = ERRORS_TO_CROSS + INGEST_ALLOWANCE + evaluation + held + timeouts.DELIVERY_SLACK
+    latest = ERRORS_TO_CROSS + timeouts.INGEST_ALLOWANCE + evaluation + held + timeouts.DELIVERY_SLACK
 
     def firing() -> RuleAlert:
         states = _log_alerts(logs, alert, error_writer.workload)
@@ -85,7 +82,7 @@ def log_alert_fires(
         "errors start → pending",
         pending,
         "s",
-        high=ERRORS_TO_CROSS + INGEST_ALLOWANCE + evaluation,
+        high=ERRORS_TO_CROSS + timeouts.INGEST_ALLOWANCE + evaluation,
         note="threshold crossed at the 11th line, then ingest and one evaluation",
         fails=f"{alert} turned pending {pending:.1f} s after the errors started: later than the threshold's "
         "crossing, ingest and one evaluation of the ruler",
@@ -139,7 +136,7 @@ def log_alert_quiet(
         timeout=timeouts.NEW_STREAM,
         what=f"the {error_writer.expected_lines} error lines to be in Loki",
     )
-    window = INGEST_ALLOWANCE + _evaluation_interval(logs, alert) + timing_profile.scale(seconds(hold))
+    window = timeouts.INGEST_ALLOWANCE + _evaluation_interval(logs, alert) + timing_profile.scale(seconds(hold))
 
     def quiet() -> None:
         states = [a.state for a in _log_alerts(logs, alert, error_writer.workload)]
