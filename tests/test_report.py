@@ -68,3 +68,13 @@ def test_a_measurement_outside_its_bound_fails_with_the_criterions_words_and_sta
     with pytest.raises(AssertionError, match=r"the plan allows 4\.33–5\.83 s"):
         scenario.record("crossing → notified", 7.1, "s", low=4.33, high=5.83, fails="the plan allows 4.33–5.83 s")
     assert [m.within for m in log.measurements] == [None, False], "the OUTSIDE figure is kept for the report"
+
+
+def test_a_failure_is_reported_even_where_pytest_html_is_not_loaded(monkeypatch):
+    import sys
+
+    from fixtures.plugin import report_extras
+
+    monkeypatch.setitem(sys.modules, "pytest_html", None)  # `import pytest_html` now raises ImportError
+    log = EvidenceLog()
+    assert report_extras([], log, "GPU: held", "GPUHighTemperature reached 'gpu-alerts' too late", None) == []
