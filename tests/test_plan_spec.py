@@ -160,3 +160,14 @@ def test_the_plans_prometheus_down_instead_of_a_watchdog_fails(tmp_path, manifes
     )
     proc = run_suite(tmp_path / "r", "-m", "rules", "-k", "watchdog", manifest_dir=manifest_copy, timeout=120)
     assert proc.returncode == 1, proc.stdout[-3000:]
+
+
+def test_a_rule_that_cannot_be_evaluated_fails_rule_health(tmp_path, manifest_copy):
+    def broken_rule(doc: dict) -> None:
+        # Valid syntax, but every evaluation fails: many series on both sides of a one-to-one match.
+        doc["groups"][0]["rules"].append({"alert": "NeverEvaluates", "expr": "up * on() up > 0"})
+
+    _yaml_edit(manifest_copy / "prometheus" / "alert-rules.yml", broken_rule)
+    proc = run_suite(tmp_path / "r", "-k", "every_prometheus_rule_evaluates", manifest_dir=manifest_copy, timeout=300)
+    assert proc.returncode == 1, proc.stdout[-3000:]
+    assert "system-alerts/NeverEvaluates: health 'err'" in proc.stdout, proc.stdout[-3000:]
