@@ -37,10 +37,35 @@ def alert_fires(
     gpu: int,
     hold: str,
 ) -> FiredAlert:
-    window = _window_for(pipeline, timing_profile, stimulus, alert, gpu, hold)
+    return _fires(
+        pipeline, stimulus, scenario_evidence, alert, _window_for(pipeline, timing_profile, stimulus, alert, gpu, hold)
+    )
+
+
+@then(
+    parsers.parse('"{alert}" fires for the {job} once it has been down for {hold}'),
+    target_fixture="fired_alert",
+)
+def exporter_alert_fires(
+    pipeline: AlertPipeline,
+    timing_profile: TimingProfile,
+    stimulus: Stimulus,
+    scenario_evidence: ScenarioEvidence,
+    alert: str,
+    job: str,
+    hold: str,
+) -> FiredAlert:
+    window = pipeline.window(alert, job, timing_profile.scale(seconds(hold)), 0.0)
+    return _fires(pipeline, stimulus, scenario_evidence, alert, window)
+
+
+def _fires(
+    pipeline: AlertPipeline, stimulus: Stimulus, evidence: ScenarioEvidence, alert: str, window: DeliveryWindow
+) -> FiredAlert:
+    """Waits for `alert` to fire after `stimulus`, judging when it turned pending (≤ S+E)."""
     fired = pipeline.wait_firing(alert, stimulus, window)
     pending = fired.pending_at - stimulus.changed_at
-    scenario_evidence.record(
+    evidence.record(
         "crossing → pending",
         pending,
         "s",

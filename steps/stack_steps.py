@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from pytest_bdd import given, then
+import time
+
+from pytest_bdd import given, then, when
 
 from fixtures import rule_health, timeouts
-from fixtures.alerting import AlertPipeline
+from fixtures.alerting import AlertPipeline, Stimulus
 from fixtures.logs import LogPipeline
 from fixtures.polling import eventually
 from fixtures.targets import Target
@@ -41,3 +43,15 @@ def loki_rules_healthy(logs: LogPipeline) -> None:
 def _evaluated(groups: list[dict]) -> list[dict]:
     rule_health.all_evaluated(groups)
     return groups
+
+
+@when("the node exporter stops", target_fixture="stimulus")
+def node_exporter_stops(stack: Target) -> Stimulus:
+    stack.stop_component("node-exporter")
+    return Stimulus("the node exporter stopped", {"job": "node-exporter"}, time.time())
+
+
+@when("the node exporter is back", target_fixture="stimulus")
+def node_exporter_back(stack: Target) -> Stimulus:
+    stack.start_component("node-exporter")
+    return Stimulus("the node exporter back", {"job": "node-exporter"}, time.time())
