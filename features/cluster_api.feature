@@ -2,7 +2,9 @@
 Feature: The cluster accepts and runs the stack
   What the Kubernetes API itself decides: the manifests pass server-side validation, every
   workload rolls out, every Service finds its pods, and the service accounts may do what
-  the components need (Promtail and Prometheus discover pods) and no more.
+  the components need (Promtail reads the pods of its node in every namespace; Prometheus
+  discovers the exporters in its own namespace only, so on a shared cluster it never scrapes
+  the cluster's own exporters into the verdicts) and no more.
 
   Background:
     Given the logging stack is running
@@ -14,13 +16,15 @@ Feature: The cluster accepts and runs the stack
     Then every Service of the stack has a ready endpoint for each of its ports
 
   Scenario Outline: Service accounts may do what their component needs, and no more
-    Then the "<account>" service account <may> "<verb>" "<resource>" in every namespace
+    Then the "<account>" service account <may> "<verb>" "<resource>" <scope>
 
     Examples:
-      | account    | may     | verb   | resource  |
-      | promtail   | may     | list   | pods      |
-      | promtail   | may     | watch  | pods      |
-      | promtail   | may not | get    | secrets   |
-      | promtail   | may not | delete | pods      |
-      | prometheus | may     | list   | pods      |
-      | prometheus | may not | get    | secrets   |
+      | account    | may     | verb   | resource  | scope                |
+      | promtail   | may     | list   | pods      | in every namespace   |
+      | promtail   | may     | watch  | pods      | in every namespace   |
+      | promtail   | may not | get    | secrets   | in every namespace   |
+      | promtail   | may not | delete | pods      | in every namespace   |
+      | prometheus | may     | list   | pods      | in its own namespace |
+      | prometheus | may     | watch  | pods      | in its own namespace |
+      | prometheus | may not | list   | pods      | in another namespace |
+      | prometheus | may not | get    | secrets   | in its own namespace |

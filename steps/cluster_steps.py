@@ -61,14 +61,24 @@ def _none(problems: dict[str, str], what: str) -> None:
     assert not problems, f"{what}: {problems}"
 
 
-@then(parsers.parse('the "{account}" service account {may} "{verb}" "{resource}" in every namespace'))
-def service_account_may(logs: LogPipeline, account: str, may: str, verb: str, resource: str) -> None:
+# Where a permission is asked: a namespace the stack does not own stands for the rest of the cluster.
+SCOPES = {"in every namespace": None, "in its own namespace": "", "in another namespace": "kube-system"}
+
+
+@then(
+    parsers.re(
+        r'the "(?P<account>[^"]+)" service account (?P<may>may|may not) '
+        r'"(?P<verb>[^"]+)" "(?P<resource>[^"]+)" (?P<scope>in .+)'
+    )
+)
+def service_account_may(logs: LogPipeline, account: str, may: str, verb: str, resource: str, scope: str) -> None:
     k = logs.target.kubernetes()
     expected = {"may": True, "may not": False}[may]
-    allowed = k.can_i(verb, resource, as_user=f"system:serviceaccount:{k.namespace}:{account}")
+    namespace = SCOPES[scope] if SCOPES[scope] != "" else k.namespace
+    allowed = k.can_i(verb, resource, as_user=f"system:serviceaccount:{k.namespace}:{account}", namespace=namespace)
     assert allowed == expected, (
-        f"service account {account!r} {'may' if allowed else 'may not'} {verb} {resource} in every namespace, "
-        f"the plan needs it to be {'allowed' if expected else 'denied'} (see its ClusterRole in the manifests)"
+        f"service account {account!r} {'may' if allowed else 'may not'} {verb} {resource} {scope}; "
+        f"it needs to be {'allowed' if expected else 'denied'} (see its role in the manifests)"
     )
 
 

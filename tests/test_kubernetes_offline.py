@@ -221,3 +221,21 @@ def test_a_stalled_rollout_names_the_object_its_conditions_and_events(tmp_path):
     assert "'readyReplicas': 0" in message and "condition Available=False: NoPods none ready" in message
     assert "event Pod/loki-0 FailedScheduling: 0/3 nodes are available: pod has unbound immediate" in message
     assert "not ours" not in message
+
+
+@needs_kubectl
+@pytest.mark.parametrize("overlay", ["kind", "kwok", "cluster"])
+def test_prometheus_discovers_only_its_own_namespace_on_every_overlay(overlay):
+    """On a shared cluster, the cluster's own exporters carry the same app labels: discovered
+    cluster-wide they would be scraped into the verdicts."""
+    objs = render(overlay)
+    [config] = [
+        o["data"]["prometheus.yml"] for o in objs if o["kind"] == "ConfigMap" and "prometheus.yml" in o.get("data", {})
+    ]
+    for job in yaml.safe_load(config)["scrape_configs"]:
+        for sd in job.get("kubernetes_sd_configs", []):
+            assert sd.get("namespaces", {}).get("own_namespace") is True, (
+                f"job {job['job_name']} discovers cluster-wide"
+            )
+    kinds = {o["kind"] for o in objs if o["metadata"]["name"].endswith("prometheus")}
+    assert "ClusterRole" not in kinds and {"Role", "RoleBinding"} <= kinds, kinds
