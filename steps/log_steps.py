@@ -15,7 +15,7 @@ from fixtures import links, manifests, timeouts
 from fixtures.dashboards import Panel, PlanDashboard, panels_of
 from fixtures.evidence import ScenarioEvidence
 from fixtures.log_search import SEARCHES, Corpora, Corpus, run_search
-from fixtures.logs import LogPipeline, Summary, percentile
+from fixtures.logs import LogPipeline, judge_latencies
 from fixtures.loss import account
 from fixtures.polling import eventually
 from fixtures.targets import Target
@@ -214,20 +214,15 @@ def ingest_latency(
     written = logs.written_at(steady.workload)
     latencies = [arrivals[seq] - written[seq] for seq in arrivals if seq in written]
     assert len(latencies) == steady.lines, f"{len(latencies)} of {steady.lines} lines could be timed"
-    pct = 100 * count / total
-    summary = Summary.of(latencies)
-    scenario_evidence.record("ingest latency p50", summary.p50, "s", note="runtime timestamp → first returned")
-    scenario_evidence.record("ingest latency max", summary.max, "s", note=f"{summary.count} lines, polled every 0.2 s")
-    scenario_evidence.histogram(
-        "ingest latency: runtime timestamp → first returned by a query", "s", latencies, float(limit)
-    )
-    judged = percentile(latencies, pct)
-    scenario_evidence.record(
-        f"ingest latency p{pct:g}",
-        judged,
-        "s",
-        high=float(limit),
-        fails=f"p{pct:g} ingest latency {judged:.2f} s exceeds {limit} s",
+    judge_latencies(
+        scenario_evidence,
+        "ingest latency",
+        latencies,
+        count,
+        total,
+        float(limit),
+        "ingest latency: runtime timestamp → first returned by a query",
+        "lines, polled every 0.2 s",
     )
 
 
@@ -265,19 +260,8 @@ def searches_fast(
     search_runs: list[tuple[float, int, str]], scenario_evidence: ScenarioEvidence, count: int, total: int, limit: int
 ) -> None:
     times = [elapsed for elapsed, _, _ in search_runs]
-    summary = Summary.of(times)
-    pct = 100 * count / total
-    scenario_evidence.record("search latency p50", summary.p50, "s")
-    scenario_evidence.record("search latency max", summary.max, "s", note=f"{summary.count} runs")
-    scenario_evidence.histogram(f"search latency ({search_runs[0][2][:60]}…)", "s", times, float(limit))
-    judged = percentile(times, pct)
-    scenario_evidence.record(
-        f"search latency p{pct:g}",
-        judged,
-        "s",
-        high=float(limit),
-        fails=f"p{pct:g} search latency {judged:.2f} s exceeds {limit} s (max {summary.max:.2f} s)",
-    )
+    title = f"search latency ({search_runs[0][2][:60]}…)"
+    judge_latencies(scenario_evidence, "search latency", times, count, total, float(limit), title, "runs")
 
 
 # -- dashboard -------------------------------------------------------------------------
