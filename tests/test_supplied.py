@@ -124,7 +124,7 @@ def test_a_wrong_supplied_binary_stops_the_run_before_anything_starts(tmp_path):
 
 def test_without_loki_its_scenarios_skip_before_anything_starts(tmp_path):
     env = dict(os.environ, PATH=f"{tmp_path}:/usr/bin:/bin")  # no loki or promtail on it
-    proc = run_suite(tmp_path / "r", "-m", "logs or loki", "-rs", timeout=120, env=env)
+    proc = run_suite(tmp_path / "r", "-m", "loki", "-rs", timeout=120, env=env)
     assert proc.returncode == 0, proc.stdout[-2000:]
     assert " passed" not in proc.stdout and "skipped" in proc.stdout
     assert "Loki 3.6.3, Promtail 3.6.3 not supplied." in proc.stdout
