@@ -9,7 +9,16 @@ from pathlib import Path
 import pytest
 
 from fixtures import supplied
-from fixtures.versions import COMPONENTS, CONTROL_PLANE, GRAFANA, LOKI, PERMISSIVE_LICENCES, PROMTAIL, SUPPLIED
+from fixtures.versions import (
+    ACTIONLINT,
+    COMPONENTS,
+    CONTROL_PLANE,
+    GRAFANA,
+    LOKI,
+    PERMISSIVE_LICENCES,
+    PROMTAIL,
+    SUPPLIED,
+)
 from tests.suite_runs import run_suite
 
 REPO = Path(__file__).resolve().parent.parent
@@ -23,7 +32,7 @@ def _module_paths(component) -> list[str]:
     return [p for p in paths if p]
 
 
-@pytest.mark.parametrize("component", COMPONENTS + CONTROL_PLANE, ids=lambda c: c.name)
+@pytest.mark.parametrize("component", (*COMPONENTS, *CONTROL_PLANE, ACTIONLINT), ids=lambda c: c.name)
 def test_every_fetched_component_is_permissively_licensed(component):
     assert component.licence in PERMISSIVE_LICENCES, f"{component.name} is {component.licence}"
     for module in _module_paths(component):
