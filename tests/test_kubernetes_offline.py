@@ -3,6 +3,7 @@ their objects against the API schemas, every embedded config through its own too
 the commands the targets would run."""
 
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -239,3 +240,47 @@ def test_prometheus_discovers_only_its_own_namespace_on_every_overlay(overlay):
             )
     kinds = {o["kind"] for o in objs if o["metadata"]["name"].endswith("prometheus")}
     assert "ClusterRole" not in kinds and {"Role", "RoleBinding"} <= kinds, kinds
+
+
+# Where a component may not meet the restricted profile, and why (manifests/DIFFERENCES.md).
+RUNS_AS_ROOT = {"promtail"}  # reads every pod's log files on the node, owned by root
+NEEDS_API_TOKEN = {"prometheus", "promtail"}  # pod discovery through the Kubernetes API
+WRITES_ITS_ROOT = {"grafana"}  # its database lives under /var/lib/grafana in the image
+
+
+def _pod_templates(objs):
+    for obj in objs:
+        spec = obj.get("spec", {}).get("template", {}).get("spec")
+        if spec is not None:
+            yield obj["metadata"]["name"], spec
+
+
+@needs_kubectl
+@pytest.mark.parametrize("overlay", ["kind", "kwok", "cluster"])
+def test_every_pod_is_as_restricted_as_its_component_allows(overlay):
+    objs = render(overlay)
+    checked = 0
+    for name, spec in _pod_templates(objs):
+        pod = spec.get("securityContext", {})
+        assert pod.get("seccompProfile", {}).get("type") == "RuntimeDefault", f"{name}: no RuntimeDefault seccomp"
+        if name not in RUNS_AS_ROOT:
+            assert pod.get("runAsNonRoot") is True, f"{name}: may run as root"
+        if name not in NEEDS_API_TOKEN:
+            assert spec.get("automountServiceAccountToken") is False, f"{name}: mounts an API token it never uses"
+        for container in spec["containers"]:
+            sc = container.get("securityContext", {})
+            assert sc.get("allowPrivilegeEscalation") is False, f"{name}/{container['name']}: may escalate"
+            assert sc.get("capabilities", {}).get("drop") == ["ALL"], f"{name}/{container['name']}: keeps capabilities"
+            if name not in WRITES_ITS_ROOT:
+                assert sc.get("readOnlyRootFilesystem") is True, f"{name}/{container['name']}: writable root"
+        checked += 1
+    assert checked >= 7, f"only {checked} pod templates found"
+    [namespace] = [o for o in objs if o["kind"] == "Namespace"]
+    labels = namespace["metadata"]["labels"]
+    assert labels["pod-security.kubernetes.io/warn"] == "restricted", "violations of restricted must be visible"
+    assert labels["pod-security.kubernetes.io/enforce"] == "privileged", "node-exporter and Promtail need it"
+
+
+def test_the_kind_node_image_is_pinned_by_digest():
+    nodes = yaml.safe_load(kube.KIND_CONFIG.read_text())["nodes"]
+    assert all(re.fullmatch(r"kindest/node:v[\d.]+@sha256:[0-9a-f]{64}", n["image"]) for n in nodes), nodes
