@@ -13,4 +13,5 @@ pytest_plugins = [
     "steps.log_alert_steps",
     "steps.cluster_steps",
     "steps.loss_steps",
+    "steps.stress_steps",
 ]

@@ -3,21 +3,13 @@
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Iterator
-from dataclasses import dataclass
 
-from pytest_bdd import parsers, then, when
+from pytest_bdd import parsers, then
 
 from fixtures import cluster_checks, links, manifests, timeouts
-from fixtures.alerting import AlertPipeline, Stimulus
 from fixtures.evidence import ScenarioEvidence
 from fixtures.logs import LogPipeline
-from fixtures.phrases import seconds
 from fixtures.polling import eventually
-from fixtures.prometheus_api import RuleAlert
-from fixtures.targets.kubernetes import instrument_pod
-from fixtures.timing import TimingProfile, delivery_window
 
 
 @then("every node runs exactly one ready Promtail, the control plane included")
@@ -91,84 +83,6 @@ def stream_per_node(logs: LogPipeline, limit: int) -> None:
         assert nodes <= seen, f"nodes without a log stream: {sorted(nodes - seen)}"
 
     eventually(covered, timeout=float(limit), what="a log stream from every node", needs=(links.LOGS,))
-
-
-# -- CPU stress ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class StressedNode:
-    node: str
-    instance: str  # the node-exporter target, the label HighCPUUsage carries
-    started_at: float
-
-
-@when(parsers.parse("every core of a worker node is kept busy for {duration}"), target_fixture="stressed")
-def stress_worker(pipeline: AlertPipeline, run_id: str, duration: str) -> Iterator[StressedNode]:
-    k = pipeline.target.kubernetes()
-    nodes = k.nodes()
-    workers = [n for n in nodes if "node-role.kubernetes.io/control-plane" not in n["metadata"]["labels"]]
-    node = (workers or nodes)[0]
-    name = node["metadata"]["name"]
-    cpus = node["status"]["capacity"]["cpu"]
-    exporter = next(p for p in k.pods("-l", "app=node-exporter") if p["spec"].get("nodeName") == name)
-    pod = instrument_pod(
-        k.namespace,
-        f"cpu-stress-{run_id}",
-        "cpu_stress.py",
-        ["--cpus", str(cpus), "--seconds", str(seconds(duration))],
-        node=name,
-    )
-    k.apply(json.dumps(pod))
-    yield StressedNode(name, f"{exporter['status']['podIP']}:9100", time.time())
-    k.run("delete", "pod", pod["metadata"]["name"], "--ignore-not-found", "--wait=false")
-
-
-@then(parsers.parse('"{alert}" fires for that node once {load} of full load have passed'), target_fixture="cpu_alert")
-def cpu_alert_fires(
-    pipeline: AlertPipeline,
-    stressed: StressedNode,
-    timing_profile: TimingProfile,
-    scenario_evidence: ScenarioEvidence,
-    alert: str,
-    load: str,
-) -> RuleAlert:
-    needed = timing_profile.scale(seconds(load))
-    slack = pipeline.scrape_interval("node-exporter") + pipeline.evaluation_interval(alert) + timeouts.DELIVERY_SLACK
-    stimulus = Stimulus(f"every core of {stressed.node} busy", {"instance": stressed.instance}, stressed.started_at)
-    window = delivery_window(scrape=0, evaluation=pipeline.evaluation_interval(alert), for_=needed, group_wait=0)
-    fired = pipeline.wait_firing(alert, stimulus, window)
-    took = fired.observed_firing_at - stressed.started_at
-    scenario_evidence.record(
-        "load start → firing",
-        took,
-        "s",
-        low=needed - slack,
-        high=needed + 2 * slack,
-        fails=f"{alert} fired {took:.0f} s after the load started; the rate window and hold need {needed:.0f} s "
-        f"(± {slack:.0f} s of scrape and evaluation)",
-    )
-    return next(a for a in pipeline.rule_alerts(alert, stimulus.labels) if a.state == "firing")
-
-
-@then(parsers.parse('receiver "{receiver}" is told about "{alert}" for that node, with a group wait of {wait}'))
-def cpu_alert_delivered(
-    pipeline: AlertPipeline,
-    stressed: StressedNode,
-    cpu_alert: RuleAlert,
-    timing_profile: TimingProfile,
-    receiver: str,
-    alert: str,
-    wait: str,
-) -> None:
-    deadline = timing_profile.scale(seconds(wait)) + timeouts.DELIVERY_SLACK + pipeline.evaluation_interval(alert)
-    pipeline.wait_delivery(
-        receiver,
-        {"alertname": alert, "instance": stressed.instance},
-        since=cpu_alert.active_at,
-        deadline=time.time() - cpu_alert.active_at + deadline,
-        what=f"{receiver!r} to be told about {alert} on {stressed.node}",
-    )
 
 
 # -- Grafana ---------------------------------------------------------------------------

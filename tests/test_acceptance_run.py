@@ -112,6 +112,16 @@ def test_alertmanager_data_off_its_volume_claim_is_lost_with_the_pod(tmp_path, m
     assert "Alertmanager's --storage.path is not on the manifests' volume claim" in proc.stdout
 
 
+def test_cpu_stress_raises_high_cpu_usage_on_time_on_the_local_node(tmp_path):
+    # About 5 minutes: the rate window (5 m) is never shortened by the timing profile.
+    out = tmp_path / "reports"
+    proc = run_suite(out, "-m", "cpu_stress")
+    assert proc.returncode == 0, proc.stdout[-6000:]
+    measurements = json.loads((out / "evidence.json").read_text())["measurements"]
+    [firing] = [m for m in measurements if m["name"] == "load start → pending (window crossed)"]
+    assert firing["within"] and firing["bound"], firing
+
+
 def test_kind_without_docker_is_one_clear_error(tmp_path):
     proc = run_suite(tmp_path / "r", "--target", "kind", "-m", "gpu", timeout=120)
     assert proc.returncode == 4
