@@ -37,9 +37,8 @@ def alert_fires(
     gpu: int,
     hold: str,
 ) -> FiredAlert:
-    return _fires(
-        pipeline, stimulus, scenario_evidence, alert, _window_for(pipeline, timing_profile, stimulus, alert, gpu, hold)
-    )
+    window = _window_for(pipeline, timing_profile, stimulus, alert, gpu, hold)
+    return _fires(pipeline, stimulus, scenario_evidence, alert, window, JOB)
 
 
 @then(
@@ -56,14 +55,20 @@ def exporter_alert_fires(
     hold: str,
 ) -> FiredAlert:
     window = pipeline.window(alert, job, timing_profile.scale(seconds(hold)), 0.0)
-    return _fires(pipeline, stimulus, scenario_evidence, alert, window)
+    return _fires(pipeline, stimulus, scenario_evidence, alert, window, job)
 
 
 def _fires(
-    pipeline: AlertPipeline, stimulus: Stimulus, evidence: ScenarioEvidence, alert: str, window: DeliveryWindow
+    pipeline: AlertPipeline,
+    stimulus: Stimulus,
+    evidence: ScenarioEvidence,
+    alert: str,
+    window: DeliveryWindow,
+    job: str,
 ) -> FiredAlert:
-    """Waits for `alert` to fire after `stimulus`, judging when it turned pending (≤ S+E)."""
-    fired = pipeline.wait_firing(alert, stimulus, window)
+    """Waits for `alert` to fire after `stimulus` (a series of scrape `job`), judging when it
+    turned pending (≤ S+E)."""
+    fired = pipeline.wait_firing(alert, stimulus, window, job)
     pending = fired.pending_at - stimulus.changed_at
     evidence.record(
         "crossing → pending",

@@ -54,7 +54,7 @@ def gpu_node(pipeline: AlertPipeline, run_id: str, count: int, celsius: float) -
         lambda: _assert_scraped(pipeline, node.hostname, count),
         timeout=timeouts.TARGET_UP + 2 * pipeline.scrape_interval("dcgm-exporter"),
         what=f"Prometheus to scrape the {count} GPUs of {node.hostname}",
-        needs=(links.SCRAPES,),
+        needs=(links.scrapes("dcgm-exporter"),),
     )
     yield node
     node.dcgm.remove_host(node.hostname)

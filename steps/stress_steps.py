@@ -66,7 +66,7 @@ def cpu_alert_fires(
     fill = crossing_after(window * 60, busy / 100, before)
     labels = {"instance": stressed.instance}
     stimulus = Stimulus(f"{stressed.node} under full load for {fill:.0f} s", labels, stressed.started_at + fill)
-    fired = pipeline.wait_firing(alert, stimulus, held)
+    fired = pipeline.wait_firing(alert, stimulus, held, "node-exporter")
     # Prometheus's own pending time (activeAt): the first evaluation after the crossing. The
     # hold after it is Prometheus's to keep, and `wait_firing` saw it kept.
     took = fired.pending_at - stressed.started_at

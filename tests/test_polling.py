@@ -91,7 +91,7 @@ def test_a_broken_link_the_wait_needs_ends_it_at_once_with_the_cause():
 
 
 def test_link_watch_counts_failures_since_the_baseline_and_spares_what_was_stopped_on_purpose():
-    from fixtures.links import ALERTS, NOTIFICATIONS, SCRAPES, LinkWatch
+    from fixtures.links import ALERTS, NOTIFICATIONS, LinkWatch, scrapes
 
     errors = {"n": 2}
     exited: dict[str, str] = {}
@@ -117,4 +117,6 @@ def test_link_watch_counts_failures_since_the_baseline_and_spares_what_was_stopp
     exited["dcgm-exporter"] = "dcgm-exporter exited with code 1"
     targets[0].update(health="down", scrapeUrl="http://127.0.0.1:1/metrics", lastError="connection refused")
     watch._looked_at = 0.0
-    assert watch.broken()[SCRAPES] == "dcgm-exporter exited with code 1"
+    broken = watch.broken()
+    assert broken[scrapes("dcgm-exporter")] == "dcgm-exporter exited with code 1"
+    assert scrapes("node-exporter") not in broken, "another job's exporter is not this wait's link"
