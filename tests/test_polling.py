@@ -120,3 +120,17 @@ def test_link_watch_counts_failures_since_the_baseline_and_spares_what_was_stopp
     broken = watch.broken()
     assert broken[scrapes("dcgm-exporter")] == "dcgm-exporter exited with code 1"
     assert scrapes("node-exporter") not in broken, "another job's exporter is not this wait's link"
+
+
+def test_a_scrape_from_before_a_restart_does_not_break_the_link():
+    from fixtures.links import LinkWatch, scrapes
+
+    target = {"labels": {"job": "node-exporter"}, "health": "down", "scrapeUrl": "http://127.0.0.1:1/metrics"}
+    watch = LinkWatch({}, lambda: [target], dict)
+    watch.stopped_on_purpose.add("node-exporter")
+    target["lastScrape"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 5))  # while it was down
+    watch.back("node-exporter")
+    assert watch.broken() == {}, "the last scrape failed before the exporter came back: not yet a verdict"
+    target["lastScrape"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 5))
+    watch._looked_at = 0.0
+    assert scrapes("node-exporter") in watch.broken(), "a scrape after the restart that fails is one"
