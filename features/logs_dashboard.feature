@@ -1,4 +1,4 @@
-@logs @dashboard @sc1
+@logs @dashboard
 Feature: Logs dashboard
   The plan's "Logs Overview" dashboard, as the plan writes it: its panels and their
   queries are stated here, the manifests must provision exactly those, and each query
@@ -13,7 +13,7 @@ Feature: Logs dashboard
   Scenario: The manifests provision the plan's logs dashboard
     Then the dashboard in the manifests has exactly these panels and queries
 
-  @loki
+  @loki @sc1
   Scenario: Every panel of the logs dashboard has data
     Given the logging stack is running
     Then every query of the dashboard returns data from Loki
