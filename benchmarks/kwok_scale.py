@@ -7,9 +7,9 @@ simulated nodes (one of them the tainted control plane), the kwok overlay applie
 real DaemonSet controller puts a Promtail and a node-exporter on every node, then one
 per-node check (fixtures.cluster_checks.promtail_per_node, what the scenario runs) and
 one diagnostics collection (what a failing scenario attaches to the report). Each is
-timed, and its API requests are counted from kubectl's own request log (-v=6), after a
-warm-up call so discovery is cached: the checks must make a fixed number of list calls,
-not one per node. Results go to reports/kwok-scale.json. A benchmark: it asserts
+timed, and its API requests are counted by the kubernetes client's own hook
+(fixtures.kube_api.CountingApiClient): the checks must make a fixed number of list
+calls, not one per node. Results go to reports/kwok-scale.json. A benchmark: it asserts
 nothing and never runs in CI.
 """
 
@@ -52,10 +52,11 @@ def one_size(tools: dict[str, Path], count: int, overlay: str, workdir: Path) ->
         plane.register_nodes(cluster_nodes(count))
         nodes_ready = time.perf_counter() - started
         requests: list[str] = []
-        k = plane.kubectl(NAMESPACE, requests=requests)
-        k.apply(next(doc for doc in overlay.split("\n---\n") if "kind: Namespace" in doc))
+        k = plane.api(NAMESPACE, sent=requests)
+        kubectl = plane.kubectl(NAMESPACE)
+        kubectl.apply(next(doc for doc in overlay.split("\n---\n") if "kind: Namespace" in doc))
         started = time.perf_counter()
-        k.apply(overlay)
+        kubectl.apply(overlay)
 
         def one_per_node() -> int:
             wrong = {n: c for n, c in cluster_checks.promtail_per_node(k).items() if c != 1}

@@ -2,7 +2,6 @@
 their objects against the API schemas, every embedded config through its own tool, and
 the commands the targets would run."""
 
-import json
 import re
 import shutil
 import subprocess
@@ -12,7 +11,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from fixtures import config_check, manifests, supplied
+from fixtures import cluster_checks, config_check, manifests, supplied
 from fixtures.kubectl import Kubectl, KubectlError, PortForward
 from fixtures.provision import ensure
 from fixtures.targets import TargetError
@@ -197,18 +196,30 @@ def test_failed_kubectl_quotes_the_command(tmp_path):
         kubectl.run("get", "pods")
 
 
-def test_a_stalled_rollout_names_the_object_its_conditions_and_events(tmp_path):
-    events = {
-        "items": [
-            {
-                "involvedObject": {"kind": "Pod", "name": "loki-0"},
-                "reason": "FailedScheduling",
-                "message": "0/3 nodes are available: pod has unbound immediate PersistentVolumeClaims.",
-                "lastTimestamp": "2026-12-03T09:33:41Z",
-            },
-            {"involvedObject": {"kind": "Pod", "name": "lokiother-0"}, "reason": "Other", "message": "not ours"},
-        ]
-    }
+class _AnsweringApi:
+    """The two reads `rollout_stalled` makes, answered from recorded API objects."""
+
+    def __init__(self, obj: dict, events: list[dict]) -> None:
+        self.obj, self.recorded_events = obj, events
+
+    def workload(self, kind: str, name: str) -> dict:
+        return self.obj
+
+    def events(self) -> list[dict]:
+        return self.recorded_events
+
+
+def test_a_stalled_rollout_names_the_object_its_conditions_and_events():
+    events = [
+        {
+            "involvedObject": {"kind": "Pod", "name": "loki-0"},
+            "type": "Warning",
+            "reason": "FailedScheduling",
+            "message": "0/3 nodes are available: pod has unbound immediate PersistentVolumeClaims.",
+            "lastTimestamp": "2026-12-03T09:33:41Z",
+        },
+        {"involvedObject": {"kind": "Pod", "name": "lokiother-0"}, "reason": "Other", "message": "not ours"},
+    ]
     statefulset = {
         "status": {
             "replicas": 1,
@@ -216,12 +227,106 @@ def test_a_stalled_rollout_names_the_object_its_conditions_and_events(tmp_path):
             "conditions": [{"type": "Available", "status": "False", "reason": "NoPods", "message": "none ready"}],
         }
     }
-    script = f"case \"$*\" in *events*) echo '{json.dumps(events)}';; *) echo '{json.dumps(statefulset)}';; esac\n"
-    message = kube.rollout_stalled(_fake_kubectl(tmp_path, script), "statefulset", "loki", KubectlError("timed out"))
+    api = _AnsweringApi(statefulset, events)
+    message = kube.rollout_stalled(api, "statefulset", "loki", RuntimeError("timed out"))
     assert message.startswith("statefulset/loki did not roll out within")
     assert "'readyReplicas': 0" in message and "condition Available=False: NoPods none ready" in message
-    assert "event Pod/loki-0 FailedScheduling: 0/3 nodes are available: pod has unbound immediate" in message
+    assert "Pod/loki-0 FailedScheduling: 0/3 nodes are available: pod has unbound immediate" in message
     assert "not ours" not in message
+
+
+SCHEDULED_3 = {"observedGeneration": 2, "desiredNumberScheduled": 3, "updatedNumberScheduled": 3}
+
+
+def _workload(kind: str, spec: dict, status: dict, generation: int = 2) -> dict:
+    return {"kind": kind, "metadata": {"name": "x", "generation": generation}, "spec": spec, "status": status}
+
+
+@pytest.mark.parametrize(
+    ("obj", "pending"),
+    [
+        (_workload("Deployment", {"replicas": 1}, {"observedGeneration": 1}), "not yet observed"),
+        (_workload("Deployment", {"replicas": 2}, {"observedGeneration": 2, "updatedReplicas": 1}), "1 of 2 new"),
+        (
+            _workload("Deployment", {"replicas": 1}, {"observedGeneration": 2, "updatedReplicas": 1, "replicas": 2}),
+            "1 old replicas pending termination",
+        ),
+        (
+            _workload("Deployment", {"replicas": 1}, {"observedGeneration": 2, "updatedReplicas": 1, "replicas": 1}),
+            "0 of 1 updated replicas available",
+        ),
+        (
+            _workload(
+                "Deployment",
+                {"replicas": 1},
+                {"observedGeneration": 2, "updatedReplicas": 1, "replicas": 1, "availableReplicas": 1},
+            ),
+            None,
+        ),
+        (_workload("StatefulSet", {"replicas": 1}, {"observedGeneration": 2, "readyReplicas": 0}), "0 of 1 pods"),
+        (
+            _workload(
+                "StatefulSet",
+                {"replicas": 1},
+                {"observedGeneration": 2, "readyReplicas": 1, "currentRevision": "a", "updateRevision": "b"},
+            ),
+            "revision b not yet complete",
+        ),
+        (
+            _workload(
+                "StatefulSet",
+                {"replicas": 1},
+                {"observedGeneration": 2, "readyReplicas": 1, "currentRevision": "b", "updateRevision": "b"},
+            ),
+            None,
+        ),
+        (
+            _workload(
+                "DaemonSet", {}, {"observedGeneration": 2, "desiredNumberScheduled": 3, "updatedNumberScheduled": 2}
+            ),
+            "2 of 3 new pods updated",
+        ),
+        (
+            _workload(
+                "DaemonSet",
+                {},
+                {
+                    "observedGeneration": 2,
+                    "desiredNumberScheduled": 3,
+                    "updatedNumberScheduled": 3,
+                    "numberAvailable": 2,
+                },
+            ),
+            "2 of 3 updated pods available",
+        ),
+        (
+            _workload(
+                "DaemonSet",
+                {},
+                {
+                    "observedGeneration": 2,
+                    "desiredNumberScheduled": 3,
+                    "updatedNumberScheduled": 3,
+                    "numberAvailable": 3,
+                },
+            ),
+            None,
+        ),
+    ],
+)
+def test_a_rollout_is_complete_when_kubectl_rollout_status_would_say_so(obj, pending):
+    found = cluster_checks.rollout_pending(obj)
+    assert (found is None) if pending is None else (pending in (found or "")), found
+
+
+def test_a_deployment_past_its_progress_deadline_is_an_answer_not_a_wait():
+    stuck = _workload(
+        "Deployment",
+        {"replicas": 1},
+        {"observedGeneration": 2, "conditions": [{"type": "Progressing", "reason": "ProgressDeadlineExceeded"}]},
+    )
+    with pytest.raises(RuntimeError, match="progress deadline"):
+        cluster_checks.rollout_pending(stuck)
 
 
 @needs_kubectl

@@ -128,25 +128,6 @@ def test_openssl_makes_a_ca_the_api_server_accepts(tmp_path):
     assert "IP Address:127.0.0.1" in text and "O=system:masters" in text.replace(" = ", "=")
 
 
-def test_kubectl_counts_the_api_requests_it_makes(tmp_path):
-    fake = tmp_path / "kubectl"
-    fake.write_text(
-        "#!/bin/sh\n"
-        'echo "I1130 08:53:21.637724 1312 round_trippers.go:560] GET https://127.0.0.1:6443/api/v1/nodes?limit=500'
-        ' 200 OK in 3 milliseconds" >&2\n'
-        'echo "I1130 08:53:21.637724 1312 round_trippers.go:560] GET https://127.0.0.1:6443/api/v1/namespaces/m/pods'
-        ' 200 OK in 3 milliseconds" >&2\n'
-        "echo '{}'\n"
-    )
-    fake.chmod(0o755)
-    requests: list[str] = []
-    k = Kubectl(None, "m", binary=str(fake), requests=requests)
-    assert "-v=6" in k.cmd("get", "nodes")
-    k.run("get", "nodes")
-    assert requests == ["GET /api/v1/nodes?limit=500", "GET /api/v1/namespaces/m/pods"]
-    assert "-v=6" not in Kubectl(None, "m").cmd("get", "nodes"), "only counting kubectls are verbose"
-
-
 def _size(quantity: str) -> int:
     return int(quantity.removesuffix("Gi"))
 
