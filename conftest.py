@@ -3,7 +3,9 @@ fixtures in the module that calls them, so step modules must be plugins to be se
 every feature)."""
 
 pytest_plugins = [
-    "fixtures.plugin",
+    "fixtures.plugin.options",
+    "fixtures.plugin.stack",
+    "fixtures.plugin.reporting",
     "steps.stack_steps",
     "steps.gpu_steps",
     "steps.alert_steps",

@@ -3,30 +3,22 @@
 from __future__ import annotations
 
 import random
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
 from pytest_bdd import given, parsers, then, when
 
-from fixtures import links, manifests, timeouts
+from fixtures import links, log_verdicts, manifests, timeouts
 from fixtures.dashboards import Panel, PlanDashboard, panels_of
 from fixtures.evidence import ScenarioEvidence
-from fixtures.log_search import SEARCHES, Corpora, Corpus, run_search
+from fixtures.log_search import SEARCHES, Corpora, Corpus, SearchRun, run_search
+from fixtures.log_writers import MarkerEntry, MarkerLine, SteadyWriter
 from fixtures.logs import LogPipeline, judge_latencies
 from fixtures.loss import account
 from fixtures.polling import eventually
 from fixtures.targets import Target
-from fixtures.targets.base import Workload
 from fixtures.timing import parse_duration
 from fixtures.versions import LOKI
-
-
-@pytest.fixture(scope="session")
-def corpora(stack: Target) -> Corpora:
-    return Corpora(stack)
 
 
 @given("the logging stack is running", target_fixture="logs")
@@ -81,9 +73,9 @@ def loki_rule_loaded(logs: LogPipeline, alert: str) -> None:
 
 @given("a workload writes a unique marker line", target_fixture="marker_workload")
 @when("a workload writes a unique marker line", target_fixture="marker_workload")
-def marker_workload(logs: LogPipeline) -> tuple[Workload, str]:
+def marker_workload(logs: LogPipeline) -> MarkerLine:
     marker = f"ODIN-MARKER-{logs.run_id}"
-    return logs.start("marker", "--lines", "1", "--marker", marker, "--linger"), marker
+    return MarkerLine(logs.start("marker", "--lines", "1", "--marker", marker, "--linger"), marker)
 
 
 @given(
@@ -99,34 +91,20 @@ def marker_workload(logs: LogPipeline) -> tuple[Workload, str]:
     target_fixture="marker_entry",
 )
 def marker_found(
-    logs: LogPipeline, marker_workload: tuple[Workload, str], scenario_evidence: ScenarioEvidence, limit: int
-) -> tuple[int, float]:
-    workload, marker = marker_workload
-    entry, seen_at = logs.wait_for_line(workload, marker, timeout=limit + timeouts.DELIVERY_SLACK)
-    written_ns = next(ts for ts, line in logs.target.container_log(workload) if marker in line)
-    took = seen_at - written_ns / 1e9
-    scenario_evidence.record(
-        "written → searchable (new stream)",
-        took,
-        "s",
-        high=float(limit),
-        note="first line of a new stream",
-        fails=f"the marker took {took:.1f} s to become searchable (limit {limit} s)",
-    )
-    for label, value in (("namespace", workload.namespace), ("pod", workload.pod), ("container", workload.container)):
-        assert entry.labels.get(label) == value, f"stream label {label}={entry.labels.get(label)!r}, expected {value!r}"
-    return entry.timestamp_ns, written_ns / 1e9
+    logs: LogPipeline, marker_workload: MarkerLine, scenario_evidence: ScenarioEvidence, limit: int
+) -> MarkerEntry:
+    return log_verdicts.marker_searchable(logs, scenario_evidence, marker_workload, limit)
 
 
 @then(parsers.parse("the marker is still found in Loki within {limit:d} seconds"))
-def marker_found_again(logs: LogPipeline, marker_workload: tuple[Workload, str], limit: int) -> None:
+def marker_found_again(logs: LogPipeline, marker_workload: MarkerLine, limit: int) -> None:
     workload, marker = marker_workload
     # Found at all is the criterion: from the WAL replayed or the chunks flushed, both on the claim.
     logs.wait_for_line(workload, marker, timeout=float(limit))
 
 
 @then("the entry carries the time the container runtime recorded, not the time it was read")
-def marker_timestamp(logs: LogPipeline, marker_workload: tuple[Workload, str], marker_entry: tuple[int, float]) -> None:
+def marker_timestamp(logs: LogPipeline, marker_workload: MarkerLine, marker_entry: MarkerEntry) -> None:
     entry_ns, written = marker_entry
     written_ns = round(written * 1e9)
     # Nanosecond equality proves the cri stage parsed the runtime's timestamp; a docker stage
@@ -139,7 +117,7 @@ def marker_timestamp(logs: LogPipeline, marker_workload: tuple[Workload, str], m
 
 @then(parsers.parse("its stream has at most {limit:d} labels"))
 def stream_labels(
-    logs: LogPipeline, marker_workload: tuple[Workload, str], scenario_evidence: ScenarioEvidence, limit: int
+    logs: LogPipeline, marker_workload: MarkerLine, scenario_evidence: ScenarioEvidence, limit: int
 ) -> None:
     workload, _ = marker_workload
     [stream] = logs.loki.series(workload.selector)
@@ -167,13 +145,6 @@ def every_container_has_stream(logs: LogPipeline, scenario_evidence: ScenarioEvi
         all_streams, timeout=float(limit), what="a log stream for every running container", needs=(links.LOGS,)
     )
     scenario_evidence.record("containers with a stream", count, "containers", low=float(len(containers)))
-
-
-@dataclass(frozen=True)
-class SteadyWriter:
-    workload: Workload
-    lines: int
-    seconds: float
 
 
 @when(parsers.parse("a workload writes {rate:d} lines per second for {seconds:d} seconds"), target_fixture="steady")
@@ -211,19 +182,7 @@ def ingest_latency(
     total: int,
     limit: int,
 ) -> None:
-    written = logs.written_at(steady.workload)
-    latencies = [arrivals[seq] - written[seq] for seq in arrivals if seq in written]
-    assert len(latencies) == steady.lines, f"{len(latencies)} of {steady.lines} lines could be timed"
-    judge_latencies(
-        scenario_evidence,
-        "ingest latency",
-        latencies,
-        count,
-        total,
-        float(limit),
-        "ingest latency: runtime timestamp → first returned by a query",
-        "lines, polled every 0.2 s",
-    )
+    log_verdicts.ingest_latencies(logs, scenario_evidence, steady, arrivals, count, total, limit)
 
 
 # -- search ----------------------------------------------------------------------------
@@ -243,24 +202,24 @@ def search_corpus(
     parsers.parse('an engineer runs the search "{search}" over the last hour {runs:d} times'),
     target_fixture="search_runs",
 )
-def run_searches(logs: LogPipeline, corpus: Corpus, search: str, runs: int) -> list[tuple[float, int, str]]:
+def run_searches(logs: LogPipeline, corpus: Corpus, search: str, runs: int) -> list[SearchRun]:
     assert search in SEARCHES, f"unknown search {search!r}: add it to fixtures/log_search.py ({sorted(SEARCHES)})"
     rnd = random.Random(f"{search}-{logs.run_id}")
     return [run_search(logs.loki, SEARCHES[search], corpus, rnd) for _ in range(runs)]
 
 
 @then("every run returns results")
-def searches_return_results(search_runs: list[tuple[float, int, str]]) -> None:
+def searches_return_results(search_runs: list[SearchRun]) -> None:
     empty = [query for _, results, query in search_runs if results == 0]
     assert not empty, f"{len(empty)} of {len(search_runs)} searches returned nothing, e.g. {empty[0]}"
 
 
 @then(parsers.parse("{count:d} in {total:d} runs return within {limit:d} seconds"))
 def searches_fast(
-    search_runs: list[tuple[float, int, str]], scenario_evidence: ScenarioEvidence, count: int, total: int, limit: int
+    search_runs: list[SearchRun], scenario_evidence: ScenarioEvidence, count: int, total: int, limit: int
 ) -> None:
     times = [elapsed for elapsed, _, _ in search_runs]
-    title = f"search latency ({search_runs[0][2][:60]}…)"
+    title = f"search latency ({search_runs[0].query[:60]}…)"
     judge_latencies(scenario_evidence, "search latency", times, count, total, float(limit), title, "runs")
 
 
@@ -285,16 +244,4 @@ def dashboard_provisioned(manifest_dir: Path, plan_dashboard: PlanDashboard) -> 
 
 @then("every query of the dashboard returns data from Loki")
 def dashboard_queries(logs: LogPipeline, plan_dashboard: PlanDashboard, scenario_evidence: ScenarioEvidence) -> None:
-    queries = [(p.title, p.query) for p in plan_dashboard.panels]
-
-    def answered(panel: str, expr: str) -> int:
-        data = logs.loki.query_range(expr, since=3600, limit=100, step="60s" if "rate(" in expr else None)
-        assert data["result"], f"panel {panel!r}: {expr} returned no data"
-        return len(data["result"])
-
-    for panel, expr in queries:
-        started = time.perf_counter()
-        series = eventually(
-            lambda p=panel, e=expr: answered(p, e), timeout=timeouts.NEW_STREAM, what=f"panel {panel!r} to have data"
-        )
-        scenario_evidence.record(f"panel “{panel}”", time.perf_counter() - started, "s", note=f"{series} series")
+    log_verdicts.dashboard_has_data(logs, scenario_evidence, plan_dashboard)

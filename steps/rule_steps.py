@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -13,38 +11,17 @@ from pytest_bdd import given, parsers, then, when
 
 from fixtures import config_check, config_durations, manifest_checks, manifests
 from fixtures import rule_unit_tests as rut
+from fixtures.config_check import ManifestConfigs
 from fixtures.evidence import ScenarioEvidence
 from fixtures.phrases import quoted_list, seconds
+from fixtures.rule_unit_tests import RuleSpec, UnitTestContext
 from fixtures.targets.base import CONFIGS
-from fixtures.timing import parse_duration
-
-
-@dataclass(frozen=True)
-class ManifestConfigs:
-    """The manifests' config files, written out where the tools can read them."""
-
-    paths: dict[str, Path]
-
-
-@dataclass(frozen=True)
-class RuleSpec:
-    alert: str
-    signal: str
-    comparison: str  # above | below | always
-    threshold: float
-    hold: float  # seconds, real (unit tests run on simulated time)
-    severity: str
 
 
 @given("the configuration of the stack from the manifests", target_fixture="manifest_configs")
 def manifest_configs(manifest_dir: Path) -> Iterator[ManifestConfigs]:
-    objs = manifests.load(manifest_dir)
-    with tempfile.TemporaryDirectory(prefix="odin-manifest-configs-") as tmp:
-        paths = {}
-        for name, (cm, key) in CONFIGS.items():
-            paths[name] = Path(tmp) / name
-            paths[name].write_text(objs.config_file(cm, key))
-        yield ManifestConfigs(paths)
+    with config_check.written_configs(manifest_dir) as configs:
+        yield configs
 
 
 @then("promtool accepts the alert rules and the Prometheus configuration")
@@ -85,23 +62,6 @@ def plan_rule_always(alert: str, severity: str) -> RuleSpec:
     return RuleSpec(alert, "nothing", "always", 0.0, 0.0, severity)
 
 
-@dataclass(frozen=True)
-class UnitTestContext:
-    spec: RuleSpec
-    promtool: Path
-    rules: Path
-    series_at: object  # callable(value, samples) -> input series
-    alerting: float
-    start: float  # simulated second at which the alerting condition becomes visible
-    tolerance: float  # simulated seconds the first firing may lag the ideal moment
-    evaluation: float  # the plan's rule-group interval, seconds
-
-    def check(self, check: rut.Check, value: float | None = None) -> tuple[bool, str]:
-        samples = int((self.start + self.spec.hold) // rut.SCRAPE) + 40
-        series = self.series_at(self.alerting if value is None else value, samples)  # type: ignore[operator]
-        return rut.run_check(self.promtool, self.rules, series, check, self.evaluation)
-
-
 @when(
     parsers.parse("promtool runs the rule unit tests for it with the signal at {alerting:g}"),
     target_fixture="unit_tests",
@@ -113,19 +73,8 @@ def unit_tests_at(
     plan_evaluation: float,
     alerting: float,
 ) -> UnitTestContext:
-    assert rule_spec.signal in rut.SIGNALS, f"no synthetic series for signal {rule_spec.signal!r}: add it to SIGNALS"
-    past = alerting > rule_spec.threshold if rule_spec.comparison == "above" else alerting < rule_spec.threshold
-    assert past, f"the example's alerting value {alerting:g} is not {rule_spec.comparison} {rule_spec.threshold:g}"
-    return UnitTestContext(
-        rule_spec,
-        tools["promtool"],
-        manifest_configs.paths["alert-rules.yml"],
-        rut.SIGNALS[rule_spec.signal],
-        alerting,
-        start=0.0,
-        tolerance=0.0,
-        evaluation=plan_evaluation,
-    )
+    rules = manifest_configs.paths["alert-rules.yml"]
+    return UnitTestContext.with_signal_at(rule_spec, tools["promtool"], rules, plan_evaluation, alerting)
 
 
 @when(
@@ -135,38 +84,16 @@ def unit_tests_at(
 def unit_tests_cpu_load(
     tools: dict[str, Path], manifest_configs: ManifestConfigs, rule_spec: RuleSpec, plan_evaluation: float
 ) -> UnitTestContext:
-    idle = 600  # ten idle minutes fill the rate window with "idle" before the load starts
-
-    def series(_: float, samples: int) -> list[dict[str, str]]:
-        return rut.cpu_idle_then_full_load(idle, samples * rut.SCRAPE)
-
-    return UnitTestContext(
-        rule_spec,
-        tools["promtool"],
-        manifest_configs.paths["alert-rules.yml"],
-        series,
-        100.0,
-        start=float(idle),
-        # The crossing of the 5-minute rate lands between samples and evaluations.
-        tolerance=float(rut.SCRAPE) + plan_evaluation,
-        evaluation=plan_evaluation,
-    )
+    rules = manifest_configs.paths["alert-rules.yml"]
+    return UnitTestContext.with_cpu_load(rule_spec, tools["promtool"], rules, plan_evaluation)
 
 
 @when("promtool runs the rule unit tests for it", target_fixture="unit_tests")
 def unit_tests_plain(
     tools: dict[str, Path], manifest_configs: ManifestConfigs, rule_spec: RuleSpec, plan_evaluation: float
 ) -> UnitTestContext:
-    return UnitTestContext(
-        rule_spec,
-        tools["promtool"],
-        manifest_configs.paths["alert-rules.yml"],
-        lambda _v, n: rut.SIGNALS["a scrape target's up value"](1, n),
-        1.0,
-        start=0.0,
-        tolerance=0.0,
-        evaluation=plan_evaluation,
-    )
+    rules = manifest_configs.paths["alert-rules.yml"]
+    return UnitTestContext.always(rule_spec, tools["promtool"], rules, plan_evaluation)
 
 
 def _run(
@@ -178,15 +105,6 @@ def _run(
     return ok, output
 
 
-def _explain(spec: RuleSpec) -> str:
-    if spec.comparison == "always":
-        return f"plan: {spec.alert} always firing, severity {spec.severity}"
-    return (
-        f"plan: {spec.alert} when {spec.signal} {spec.comparison} {spec.threshold:g} for "
-        f"{spec.hold:g} s, severity {spec.severity}"
-    )
-
-
 @then("it is pending as soon as the signal is past the threshold")
 def pending_at_once(unit_tests: UnitTestContext, scenario_evidence: ScenarioEvidence) -> None:
     spec = unit_tests.spec
@@ -196,7 +114,7 @@ def pending_at_once(unit_tests: UnitTestContext, scenario_evidence: ScenarioEvid
     ok, output = _run(unit_tests, scenario_evidence, check)
     assert ok, (
         f"{spec.alert} is not pending with {spec.signal} at {unit_tests.alerting:g}: the rule's threshold "
-        f"or expression differs from the plan ({_explain(spec)}).\npromtool: {output}"
+        f"or expression differs from the plan ({spec.explain()}).\npromtool: {output}"
     )
 
 
@@ -209,7 +127,7 @@ def not_firing_before(unit_tests: UnitTestContext, scenario_evidence: ScenarioEv
     ok, output = _run(unit_tests, scenario_evidence, check)
     assert ok, (
         f"{spec.alert} already fires {at - unit_tests.start:g} s after the condition began: its `for` is "
-        f"shorter than the plan's {hold} ({_explain(spec)}).\npromtool: {output}"
+        f"shorter than the plan's {hold} ({spec.explain()}).\npromtool: {output}"
     )
 
 
@@ -225,7 +143,7 @@ def fires_after_hold(
     assert ok, (
         f"{spec.alert} is not firing with severity {severity!r} {at - unit_tests.start:g} s after "
         f"{spec.signal} reached {unit_tests.alerting:g}: the threshold, `for` or severity differs from "
-        f"the plan ({_explain(spec)}).\npromtool: {output}"
+        f"the plan ({spec.explain()}).\npromtool: {output}"
     )
 
 
@@ -242,7 +160,7 @@ def never_at_threshold(unit_tests: UnitTestContext, scenario_evidence: ScenarioE
     ok, output = _run(unit_tests, scenario_evidence, check, value=spec.threshold)
     assert ok, (
         f"{spec.alert} fires with {spec.signal} exactly at {spec.threshold:g}: the threshold or the "
-        f"comparison differs from the plan ({_explain(spec)}).\npromtool: {output}"
+        f"comparison differs from the plan ({spec.explain()}).\npromtool: {output}"
     )
 
 
@@ -255,18 +173,8 @@ def plan_evaluation(interval: int) -> float:
 
 @then("the configuration has these durations:")
 def configured_durations(manifest_dir: Path, datatable: list[list[str]]) -> None:
-    objs = manifests.load(manifest_dir)
-    rows = datatable[1:]  # the first row names the columns
-    wrong = []
-    for setting, expected, source in rows:
-        assert setting in config_durations.READERS, f"no reader for {setting!r}: add it to fixtures/config_durations.py"
-        found = config_durations.READERS[setting](objs)
-        assert found, f"{setting}: nothing in the manifests sets it"
-        wrong += [
-            f"{setting} ({where}) is {value}; {source} says {expected}"
-            for where, value in found.items()
-            if parse_duration(value) != parse_duration(expected)
-        ]
+    rows = [(setting, expected, source) for setting, expected, source in datatable[1:]]  # row 1 names the columns
+    wrong = config_durations.differences(manifests.load(manifest_dir), rows)
     assert not wrong, "durations differ from the features:\n  " + "\n  ".join(wrong)
 
 

@@ -6,14 +6,14 @@ from collections.abc import Iterator
 
 from pytest_bdd import given, parsers, then, when
 
-from fixtures import timeouts
-from fixtures.alerting import AlertPipeline, FiredAlert, Stimulus
-from fixtures.cpu_window import CpuBaseline, baseline, crossing_after, crossing_uncertainty
+from fixtures import alert_verdicts, timeouts
+from fixtures.alerting import AlertPipeline, FiredAlert
+from fixtures.cpu_window import CpuBaseline, baseline
 from fixtures.evidence import ScenarioEvidence
 from fixtures.phrases import seconds
 from fixtures.polling import eventually
 from fixtures.targets.base import StressedNode
-from fixtures.timing import TimingProfile, delivery_window
+from fixtures.timing import TimingProfile
 
 
 @given(
@@ -59,33 +59,10 @@ def cpu_alert_fires(
     busy: int,
     hold: str,
 ) -> FiredAlert:
-    before = cpu_baseline
-    scrape, evaluation = pipeline.scrape_interval("node-exporter"), pipeline.evaluation_interval(alert)
-    held = delivery_window(scrape=scrape, evaluation=evaluation, for_=timing_profile.scale(seconds(hold)), group_wait=0)
-    # The load "crosses" the threshold once the window's average passes it: the stimulus's moment.
-    fill = crossing_after(window * 60, busy / 100, before)
-    labels = {"instance": stressed.instance}
-    stimulus = Stimulus(f"{stressed.node} under full load for {fill:.0f} s", labels, stressed.started_at + fill)
-    fired = pipeline.wait_firing(alert, stimulus, held, "node-exporter")
-    # Prometheus's own pending time (activeAt): the first evaluation after the crossing. The
-    # hold after it is Prometheus's to keep, and `wait_firing` saw it kept.
-    took = fired.pending_at - stressed.started_at
-    uncertainty = crossing_uncertainty(window * 60, busy / 100, before)
-    scenario_evidence.record(
-        "busy before the load", before.busy * 100, "%", note=f"the rule saw {before.as_the_rule_sees_it:.0%}"
+    hold_s = timing_profile.scale(seconds(hold))
+    return alert_verdicts.fires_under_load(
+        pipeline, scenario_evidence, alert, stressed, cpu_baseline, window * 60, busy / 100, hold_s
     )
-    scenario_evidence.record(
-        "load start → pending (window crossed)",
-        took,
-        "s",
-        low=fill - scrape - uncertainty,
-        high=fill + scrape + evaluation + uncertainty + timeouts.DELIVERY_SLACK,
-        note=f"the window passes {busy} % after {fill:.0f} s of load, then the next evaluation; ± a scrape "
-        "(the rate's extrapolation at the window's edge) and one point of the measured busy fraction",
-        fails=f"{alert} turned pending {took:.0f} s after the load started; a {window}-minute window at {busy} % "
-        f"(from {before.busy * 100:.0f} % busy) is crossed after {fill:.0f} s",
-    )
-    return fired
 
 
 @then(parsers.parse('receiver "{receiver}" is told about "{alert}" for that node, with a group wait of {wait}'))
