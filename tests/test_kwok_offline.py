@@ -13,7 +13,7 @@ from fixtures import manifests, render
 from fixtures.kube_control_plane import CONTROL_PLANE_TAINT, cluster_nodes, port_forward_config
 from fixtures.kubectl import Kubectl
 from fixtures.provision import staging_replaces, wrapper_gomod
-from fixtures.targets import CAPABILITIES, skip_reason
+from fixtures.targets import NAMES, skip_reason, target_class
 from fixtures.versions import KUBERNETES, GoWrapperModule
 
 GOMOD = """module k8s.io/kubernetes
@@ -87,8 +87,10 @@ def test_scenarios_run_where_the_target_can_run_them(target, tags, runs):
     assert (skip_reason(target, tags) is None) == runs
 
 
-def test_every_target_has_capabilities():
-    assert set(CAPABILITIES) == {"local", "kwok", "kind", "cluster"}
+def test_every_target_declares_its_capabilities():
+    for name in NAMES:
+        assert target_class(name).name == name
+        assert target_class(name).capabilities, f"{name} declares no capability"
 
 
 @pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
