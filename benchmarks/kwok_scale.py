@@ -24,10 +24,11 @@ from collections import Counter
 from pathlib import Path
 
 from fixtures import cluster_checks, manifests, provision
+from fixtures.cluster_diagnostics import cluster_diagnostics
 from fixtures.kube_control_plane import ControlPlane, cluster_nodes
 from fixtures.kubectl import Kubectl
 from fixtures.polling import Poll, eventually
-from fixtures.targets.kubernetes import ROLLOUTS, cluster_diagnostics
+from fixtures.targets.kubernetes import ROLLOUTS
 from fixtures.versions import CONTROL_PLANE
 
 NAMESPACE = "monitoring"

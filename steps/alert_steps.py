@@ -8,7 +8,6 @@ from fixtures import alert_verdicts
 from fixtures.alerting import AlertPipeline, Delivery, FiredAlert, Stimulus
 from fixtures.evidence import ScenarioEvidence
 from fixtures.gpu_node import GpuNode
-from fixtures.phrases import seconds
 from fixtures.timing import DeliveryWindow, TimingProfile
 
 JOB = "dcgm-exporter"  # the scrape job whose interval bounds the GPU alerts
@@ -19,7 +18,7 @@ def _window_for(
 ) -> DeliveryWindow:
     """The delivery window of the last stimulus, which must be the GPU the sentence names."""
     assert stimulus.labels["gpu"] == str(gpu), f"the last change was to GPU {stimulus.labels['gpu']}, not {gpu}"
-    return pipeline.window(alert, JOB, profile.scale(seconds(hold)), 0.0)
+    return pipeline.window(alert, JOB, profile.plan(hold), 0.0)
 
 
 @then(
@@ -52,7 +51,7 @@ def exporter_alert_fires(
     job: str,
     hold: str,
 ) -> FiredAlert:
-    window = pipeline.window(alert, job, timing_profile.scale(seconds(hold)), 0.0)
+    window = pipeline.window(alert, job, timing_profile.plan(hold), 0.0)
     return alert_verdicts.fires(pipeline, stimulus, scenario_evidence, alert, window, job)
 
 
@@ -65,7 +64,7 @@ def receiver_notified(
     receiver: str,
     wait: str,
 ) -> Delivery:
-    group_wait = timing_profile.scale(seconds(wait))
+    group_wait = timing_profile.plan(wait)
     return alert_verdicts.notified(pipeline, scenario_evidence, fired_alert, receiver, group_wait)
 
 
@@ -93,7 +92,7 @@ def receiver_told_resolved(
     receiver: str,
     interval: str,
 ) -> None:
-    group_interval = timing_profile.scale(seconds(interval))
+    group_interval = timing_profile.plan(interval)
     alert_verdicts.told_resolved(pipeline, scenario_evidence, fired_alert, stimulus, receiver, group_interval)
 
 

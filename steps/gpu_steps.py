@@ -8,7 +8,6 @@ from pytest_bdd import given, parsers, when
 
 from fixtures.alerting import AlertPipeline, Stimulus
 from fixtures.gpu_node import GpuNode
-from fixtures.phrases import seconds
 from fixtures.timing import TimingProfile
 
 
@@ -46,4 +45,4 @@ def gpu_spike(
     spike: str,
     after: float,
 ) -> Stimulus:
-    return gpu_node.spike(pipeline, gpu, celsius, timing_profile.scale(seconds(spike)), after)
+    return gpu_node.spike(pipeline, gpu, celsius, timing_profile.plan(spike), after)

@@ -10,7 +10,6 @@ from fixtures import log_alerts
 from fixtures.evidence import ScenarioEvidence
 from fixtures.log_writers import ErrorWriter
 from fixtures.logs import LogPipeline
-from fixtures.phrases import seconds
 from fixtures.prometheus_api import RuleAlert
 from fixtures.timing import TimingProfile
 
@@ -39,7 +38,7 @@ def log_alert_fires(
     alert: str,
     hold: str,
 ) -> RuleAlert:
-    return log_alerts.fires(logs, scenario_evidence, error_writer, alert, timing_profile.scale(seconds(hold)))
+    return log_alerts.fires(logs, scenario_evidence, error_writer, alert, timing_profile.plan(hold))
 
 
 @then(
@@ -56,7 +55,7 @@ def log_alert_delivered(
     wait: str,
 ) -> None:
     assert log_alert.labels.get("alertname") == alert, f"the alert that fired is {log_alert.labels}, not {alert}"
-    group_wait = timing_profile.scale(seconds(wait))
+    group_wait = timing_profile.plan(wait)
     log_alerts.delivered(logs, scenario_evidence, error_writer, log_alert, receiver, group_wait)
 
 
@@ -69,4 +68,4 @@ def log_alert_quiet(
     alert: str,
     hold: str,
 ) -> None:
-    log_alerts.stays_quiet(logs, scenario_evidence, error_writer, alert, timing_profile.scale(seconds(hold)))
+    log_alerts.stays_quiet(logs, scenario_evidence, error_writer, alert, timing_profile.plan(hold))

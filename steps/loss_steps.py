@@ -12,7 +12,6 @@ from fixtures.evidence import ScenarioEvidence
 from fixtures.log_writers import Fault, Soak, SteadyWriter
 from fixtures.logs import LogPipeline
 from fixtures.loss import LossReport
-from fixtures.phrases import seconds
 from fixtures.polling import eventually
 from fixtures.timing import TimingProfile
 
@@ -157,5 +156,5 @@ def heard_after_restart(
     wait: str,
 ) -> None:
     assert stimulus.labels["gpu"] == str(gpu), f"the last change was to GPU {stimulus.labels['gpu']}, not {gpu}"
-    limit = timing_profile.scale(seconds(delay)) + timing_profile.scale(seconds(wait)) + timeouts.DELIVERY_SLACK
+    limit = timing_profile.plan(delay) + timing_profile.plan(wait) + timeouts.DELIVERY_SLACK
     alert_verdicts.heard_after_restart(pipeline, scenario_evidence, stimulus, am_back, receiver, alert, limit)

@@ -7,7 +7,7 @@ from pytest_bdd import given, parsers, then, when
 from fixtures import routing_probes
 from fixtures.alerting import AlertPipeline
 from fixtures.evidence import ScenarioEvidence
-from fixtures.phrases import quoted_list, seconds
+from fixtures.phrases import quoted_list
 from fixtures.routing import routes_for
 from fixtures.routing_probes import AlertmanagerMemory, ProbeAlert
 from fixtures.targets import Target
@@ -63,7 +63,7 @@ def warning_not_delivered(
     scenario_evidence: ScenarioEvidence,
     wait: str,
 ) -> None:
-    group_wait = timing_profile.scale(seconds(wait))
+    group_wait = timing_profile.plan(wait)
     routing_probes.never_delivered(pipeline, scenario_evidence, inhibited_alert, group_wait)
     for alert in (inhibited_alert, inhibiting_alert):
         pipeline.api.alertmanager.resolve_alert(alert.labels)
@@ -84,7 +84,7 @@ def keeps_hearing(
     repeat: str,
     interval: str,
 ) -> None:
-    period, tick = timing_profile.scale(seconds(repeat)), timing_profile.scale(seconds(interval))
+    period, tick = timing_profile.plan(repeat), timing_profile.plan(interval)
     routing_probes.heartbeat_gap(pipeline, scenario_evidence, receiver, alertname, period, tick)
 
 
@@ -129,5 +129,5 @@ def not_sent_again(
     wait: str,
     interval: str,
 ) -> None:
-    window = timing_profile.scale(seconds(wait)) + timing_profile.scale(seconds(interval))
+    window = timing_profile.plan(wait) + timing_profile.plan(interval)
     routing_probes.not_notified_again(pipeline, scenario_evidence, probe_alert, am_memory, window)

@@ -59,7 +59,7 @@ def cpu_alert_fires(
     busy: int,
     hold: str,
 ) -> FiredAlert:
-    hold_s = timing_profile.scale(seconds(hold))
+    hold_s = timing_profile.plan(hold)
     return alert_verdicts.fires_under_load(
         pipeline, scenario_evidence, alert, stressed, cpu_baseline, window * 60, busy / 100, hold_s
     )
@@ -71,7 +71,7 @@ def cpu_alert_delivered(
 ) -> None:
     # From pending: held H, then the group wait W, each seen within an evaluation.
     window = cpu_alert.window
-    deadline = window.hold + timing_profile.scale(seconds(wait)) + window.evaluation + timeouts.DELIVERY_SLACK
+    deadline = window.hold + timing_profile.plan(wait) + window.evaluation + timeouts.DELIVERY_SLACK
     pipeline.wait_delivery(
         receiver,
         {"alertname": alert, **cpu_alert.labels},

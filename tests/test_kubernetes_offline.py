@@ -11,7 +11,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from fixtures import cluster_checks, config_check, manifests, supplied
+from fixtures import cluster_checks, cluster_diagnostics, config_check, manifests, supplied
 from fixtures.kubectl import Kubectl, KubectlError, PortForward
 from fixtures.provision import ensure
 from fixtures.targets import TargetError
@@ -228,7 +228,7 @@ def test_a_stalled_rollout_names_the_object_its_conditions_and_events():
         }
     }
     api = _AnsweringApi(statefulset, events)
-    message = kube.rollout_stalled(api, "statefulset", "loki", RuntimeError("timed out"))
+    message = cluster_diagnostics.rollout_stalled(api, "statefulset", "loki", RuntimeError("timed out"))
     assert message.startswith("statefulset/loki did not roll out within")
     assert "'readyReplicas': 0" in message and "condition Available=False: NoPods none ready" in message
     assert "Pod/loki-0 FailedScheduling: 0/3 nodes are available: pod has unbound immediate" in message
