@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from fixtures import timeouts
 from fixtures.polling import eventually
 from tests.report_screenshot import ink, screenshot
 from tests.suite_runs import edit, run_suite
@@ -305,6 +306,23 @@ def test_full_kwok_acceptance_run_passes_on_a_real_control_plane(tmp_path):
     assert "kube-apiserver ready after" in evidence["context"]
     html = (out / "acceptance.html").read_text()
     assert "needs real containers on every node" in html, "the report must say why Grafana and CPU stress skip"
+
+
+def test_kwok_namespace_enforcing_baseline_stops_the_start_naming_pod_security(tmp_path, manifest_copy):
+    """A cluster whose Pod Security forbids node-exporter's hostPID and hostPath: the start
+    fails as soon as the DaemonSet controller is refused, not after the rollout deadline."""
+    edit(
+        manifest_copy / "namespace.yaml",
+        "pod-security.kubernetes.io/enforce: privileged",
+        "pod-security.kubernetes.io/enforce: baseline",
+    )
+    started = time.monotonic()
+    proc = run_suite(tmp_path / "r", "--target", "kwok", "-m", "cluster_api", manifest_dir=manifest_copy)
+    took = time.monotonic() - started
+    assert proc.returncode == 4, proc.stdout[-3000:]
+    out = proc.stdout + proc.stderr
+    assert "the cluster refuses its pods" in out and "violates PodSecurity" in out, out[-3000:]
+    assert took < timeouts.ROLLOUT, f"took {took:.0f} s: it waited out the rollout deadline"
 
 
 def test_kwok_without_the_control_plane_toleration_names_the_node(tmp_path, manifest_copy):

@@ -389,3 +389,25 @@ def test_every_pod_is_as_restricted_as_its_component_allows(overlay):
 def test_the_kind_node_image_is_pinned_by_digest():
     nodes = yaml.safe_load(kube.KIND_CONFIG.read_text())["nodes"]
     assert all(re.fullmatch(r"kindest/node:v[\d.]+@sha256:[0-9a-f]{64}", n["image"]) for n in nodes), nodes
+
+
+def _failed_create(owner: str, message: str, when: str = "2026-12-03T10:00:00Z") -> dict:
+    return {
+        "reason": "FailedCreate",
+        "type": "Warning",
+        "involvedObject": {"kind": "DaemonSet", "name": owner},
+        "message": message,
+        "lastTimestamp": when,
+    }
+
+
+def test_pods_refused_by_pod_security_are_named_at_once_and_races_are_not():
+    psa = (
+        'pods "node-exporter-x" is forbidden: violates PodSecurity "baseline:latest": host namespaces '
+        '(hostPID=true), hostPath volumes (volume "root")'
+    )
+    race = 'pods "promtail-y" is forbidden: error looking up service account monitoring/promtail: not found'
+    events = [_failed_create("node-exporter", psa), _failed_create("promtail", race)]
+    assert cluster_checks.pods_refused(events, "node-exporter") == psa
+    assert cluster_checks.pods_refused(events, "promtail") is None, "a missing service account resolves itself"
+    assert cluster_checks.pods_refused(events, "loki") is None
