@@ -28,7 +28,7 @@ from fixtures.cluster_diagnostics import cluster_diagnostics
 from fixtures.kube_control_plane import ControlPlane, cluster_nodes
 from fixtures.kubectl import Kubectl
 from fixtures.polling import Poll, eventually
-from fixtures.targets.kubernetes import ROLLOUTS
+from fixtures.targets.overlay import ROLLOUTS
 from fixtures.versions import CONTROL_PLANE
 
 NAMESPACE = "monitoring"

@@ -14,7 +14,7 @@ import yaml
 from fixtures import cluster_checks, cluster_diagnostics, config_check, manifests, supplied
 from fixtures.kubectl import Kubectl, KubectlError, PortForward
 from fixtures.provision import ensure
-from fixtures.targets import TargetError
+from fixtures.targets import TargetError, overlay
 from fixtures.targets import kubernetes as kube
 from fixtures.timing import PROFILES
 from fixtures.versions import ALERTMANAGER, PROMETHEUS
@@ -134,7 +134,7 @@ def test_instrument_pod_uses_the_stock_image_and_the_configmap():
     assert container["command"][:3] == ["python", "-u", "/instruments/log_writer.py"]
     assert pod["spec"]["volumes"][0]["configMap"]["name"] == "odin-instruments"
     assert pod["spec"]["nodeName"] == "worker"
-    assert {p.name for p in kube.instrument_files()} >= {"log_writer.py", "fake_dcgm_exporter.py", "_http.py"}
+    assert {p.name for p in overlay.instrument_files()} >= {"log_writer.py", "fake_dcgm_exporter.py", "_http.py"}
 
 
 def test_low_inotify_limits_are_reported(tmp_path):

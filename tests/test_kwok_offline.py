@@ -109,7 +109,7 @@ def test_overlay_builds_on_the_manifests_under_test(tmp_path):
 
 
 def test_kwok_port_map_covers_every_component_the_suite_forwards():
-    from fixtures.targets.kubernetes import FORWARDS
+    from fixtures.targets.overlay import FORWARDS
 
     assert set(FORWARDS) <= set(render.CLUSTER_SERVICES)
 
