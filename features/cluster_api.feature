@@ -15,6 +15,16 @@ Feature: The cluster accepts and runs the stack
   Scenario: Every Service of the stack has a ready endpoint
     Then every Service of the stack has a ready endpoint for each of its ports
 
+  @pod_discovery
+  Scenario: Prometheus discovers the exporters of its own namespace only
+    A shared cluster runs its own node-exporter and dcgm-exporter pods with the same labels;
+    scraping them would mix the cluster's values into these verdicts. On kwok a witness
+    Prometheus runs the manifests' discovery jobs in-cluster as the prometheus account.
+
+    Given a pod like the stack's node-exporter, its labels and metrics port included, runs in another namespace
+    Then Prometheus's pod discovery scrapes every node-exporter pod of the stack's namespace
+    And it discovers no pod of any other namespace, the look-alike included
+
   Scenario Outline: Service accounts may do what their component needs, and no more
     Then the "<account>" service account <may> "<verb>" "<resource>" <scope>
 

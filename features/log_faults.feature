@@ -4,6 +4,9 @@ Feature: Log and alert delivery through component failures
   retry budget lose nothing, and a loss beyond it is counted exactly (the checker can see
   loss). The fast profile shortens the retry budget with every other duration.
 
+  Duplicates are judged by Promtail's own counters, not in Loki: Loki drops a re-sent line
+  identical to one it holds, so a Promtail that re-sends a whole file leaves no trace there.
+
   Background:
     Given the logging stack is running
 
@@ -12,14 +15,13 @@ Feature: Log and alert delivery through component failures
     When a workload writes 20 lines per second for 30 seconds
     And Loki is down for 3 seconds while it writes
     Then every line it wrote is in Loki, none missing
-    And at most 10 seconds of its lines are duplicated
 
   @loki
   Scenario: Promtail restarted mid-stream resumes from its positions
     When a workload writes 20 lines per second for 30 seconds
-    And Promtail is restarted while it writes
+    And Promtail is restarted once it has read 15 seconds of its lines
     Then every line it wrote is in Loki, none missing
-    And at most 10 seconds of its lines are duplicated
+    And Promtail reads at most 10 seconds of its lines a second time, by its own count
 
   @loki
   Scenario: Loki down longer than the retry budget: the loss is counted exactly

@@ -1,15 +1,17 @@
-"""Steps that need a Kubernetes cluster: nodes, DaemonSets, Grafana, node-level stress."""
+"""Steps that need a Kubernetes cluster: nodes, DaemonSets, Services, RBAC, pod discovery, Grafana."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
-from pytest_bdd import parsers, then
+from pytest_bdd import given, parsers, then
 
-from fixtures import cluster_checks, dashboards, links, manifests, timeouts
+from fixtures import cluster_checks, dashboards, discovery_probe, links, manifests, timeouts
+from fixtures.discovery_probe import Discovered, ProbePods
 from fixtures.evidence import ScenarioEvidence
 from fixtures.logs import LogPipeline
-from fixtures.polling import eventually
+from fixtures.polling import eventually, holds_for
 
 
 @then("every node runs exactly one ready Promtail, the control plane included")
@@ -108,3 +110,40 @@ def grafana_answers(logs: LogPipeline, manifest_dir: Path, title: str) -> None:
     dashboard = manifests.load(manifest_dir).dashboard(title)
     empty = dashboards.panels_without_data(_grafana(logs), dashboard, datasource="Loki")
     assert not empty, f"Grafana returned no data for these panels of {title!r}: {empty}"
+
+
+@given(
+    "a pod like the stack's node-exporter, its labels and metrics port included, runs in another namespace",
+    target_fixture="probes",
+)
+def look_alike_elsewhere(logs: LogPipeline, run_id: str) -> Iterator[ProbePods]:
+    with logs.target.discovery_probes(run_id) as probes:
+        yield probes
+
+
+@then("Prometheus's pod discovery scrapes every node-exporter pod of the stack's namespace", target_fixture="seen")
+def discovery_keeps_own(logs: LogPipeline, probes: ProbePods, scenario_evidence: ScenarioEvidence) -> Discovered:
+    seen = discovery_probe.caught_up(logs.target.pod_discovery(), probes)
+    exporters = {(probes.namespace, p["metadata"]["name"]) for p in logs.target.kubernetes().pods("app=node-exporter")}
+    kept = seen.kept.get("node-exporter", set())
+    why = f"the node-exporter job scrapes {sorted(kept)}, not every one of the stack's {sorted(exporters)}"
+    scraped = len(kept & exporters)
+    scenario_evidence.record("stack's node-exporter pods scraped", scraped, "pods", low=len(exporters), fails=why)
+    return seen
+
+
+@then("it discovers no pod of any other namespace, the look-alike included")
+def discovery_stays_home(
+    logs: LogPipeline, probes: ProbePods, seen: Discovered, scenario_evidence: ScenarioEvidence
+) -> None:
+    elsewhere = discovery_probe.outside(seen, probes.namespace)
+    why = f"Prometheus discovers pods of other namespaces: {sorted(elsewhere)[:5]}"
+    scenario_evidence.record("pods discovered outside the stack's namespace", len(elsewhere), "pods", high=0, fails=why)
+    prometheus = logs.target.pod_discovery()
+
+    def none_outside() -> None:
+        later = discovery_probe.outside(discovery_probe.discovered(prometheus), probes.namespace)
+        assert not later, f"Prometheus discovers pods of other namespaces: {sorted(later)[:5]}"
+
+    # One more discovery update: the decoy was created before the sentinel, not after it.
+    holds_for(none_outside, duration=discovery_probe.DISCOVERY_UPDATE, what="no pod of another namespace discovered")

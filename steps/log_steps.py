@@ -78,6 +78,18 @@ def marker_workload(logs: LogPipeline) -> MarkerLine:
     return MarkerLine(logs.start("marker", "--lines", "1", "--marker", marker, "--linger"), marker)
 
 
+@when(
+    parsers.parse("a workload carrying {count:d} pod labels writes a unique marker line"),
+    target_fixture="marker_workload",
+)
+def labelled_marker_workload(logs: LogPipeline, count: int) -> MarkerLine:
+    # More labels than a Loki stream may carry (15): a Promtail mapping every pod label (D19)
+    # makes a stream Loki refuses, and the marker is never found.
+    labels = {f"odin.example/label-{i:02d}": f"v{i}" for i in range(count)}
+    marker = f"ODIN-MARKER-{logs.run_id}"
+    return MarkerLine(logs.start("marker", "--lines", "1", "--marker", marker, "--linger", labels=labels), marker)
+
+
 @given(
     parsers.parse(
         "the marker is found in Loki by the workload's namespace, pod and container within {limit:d} seconds"

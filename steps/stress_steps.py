@@ -34,6 +34,10 @@ def quiet_node(pipeline: AlertPipeline, busy: int, window: int) -> CpuBaseline:
 
 
 @when(parsers.parse("every core of the node is kept busy for up to {duration}"), target_fixture="stressed")
+@when(
+    parsers.parse("every core of the node is kept busy for {duration}, as the plan's test procedure does"),
+    target_fixture="stressed",
+)
 def stress_a_node(pipeline: AlertPipeline, run_id: str, duration: str) -> Iterator[StressedNode]:
     target = pipeline.target
     stressed = target.stress_cpu(target.loadable_node(), f"cpu-stress-{run_id}", seconds(duration))
@@ -63,6 +67,32 @@ def cpu_alert_fires(
     return alert_verdicts.fires_under_load(
         pipeline, scenario_evidence, alert, stressed, cpu_baseline, window * 60, busy / 100, hold_s
     )
+
+
+@then(
+    parsers.parse(
+        '"{alert}" sees its {window:d}-minute rate window over {busy:d} % busy for less than '
+        "the plan's hold of {hold}, so that load cannot fire it"
+    )
+)
+def cpu_alert_cannot_fire(
+    pipeline: AlertPipeline,
+    stressed: StressedNode,
+    cpu_baseline: CpuBaseline,
+    scenario_evidence: ScenarioEvidence,
+    alert: str,
+    window: int,
+    busy: int,
+    hold: str,
+) -> None:
+    # The plan's hold, not this profile's: the window is never scaled, so only the plan's
+    # hold says whether the plan's test could ever have fired the plan's rule.
+    plan_hold = seconds(hold)
+    span = alert_verdicts.active_span_under_load(
+        pipeline, scenario_evidence, alert, stressed, cpu_baseline, window * 60, busy / 100
+    )
+    why = f"{alert}'s condition held {span:.0f} s under {stressed.seconds:.0f} s of load: the plan's test fires it"
+    scenario_evidence.record(f"{alert} condition held, against the plan's hold", span, "s", high=plan_hold, fails=why)
 
 
 @then(parsers.parse('receiver "{receiver}" is told about "{alert}" for that node, with a group wait of {wait}'))

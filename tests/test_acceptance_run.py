@@ -17,6 +17,7 @@ import pytest
 
 from fixtures import timeouts
 from fixtures.polling import eventually
+from fixtures.targets.discovery_witness import user_namespaces_allowed
 from tests.report_screenshot import ink, screenshot
 from tests.suite_runs import edit, run_suite
 
@@ -334,3 +335,27 @@ def test_kwok_without_the_control_plane_toleration_names_the_node(tmp_path, mani
     assert proc.returncode == 1, proc.stdout[-3000:]
     assert "nodes without exactly one ready Promtail" in proc.stdout
     assert "'odin-kwok-control-plane': 0" in proc.stdout, proc.stdout[-3000:]
+
+
+def _discover_every_namespace(manifest_copy: Path) -> None:
+    edit(manifest_copy / "prometheus" / "prometheus.yml", "        namespaces: {own_namespace: true}\n", "")
+
+
+@pytest.mark.skipif(not user_namespaces_allowed(), reason="the kwok discovery witness needs user namespaces")
+def test_kwok_prometheus_discovering_every_namespace_scrapes_the_look_alike(tmp_path, manifest_copy):
+    # Config and Role both cluster-wide: the decoy of the other namespace is scraped.
+    _discover_every_namespace(manifest_copy)
+    rbac = manifest_copy / "prometheus" / "prometheus-deployment.yaml"
+    edit(rbac, "kind: Role\n", "kind: ClusterRole\n")
+    edit(rbac, "kind: RoleBinding\n", "kind: ClusterRoleBinding\n")
+    proc = run_suite(tmp_path / "r", "--target", "kwok", "-m", "pod_discovery", manifest_dir=manifest_copy)
+    assert proc.returncode == 1, proc.stdout[-3000:]
+    assert "Prometheus discovers pods of other namespaces" in proc.stdout and "node-exporter-decoy" in proc.stdout
+
+
+@pytest.mark.skipif(not user_namespaces_allowed(), reason="the kwok discovery witness needs user namespaces")
+def test_kwok_prometheus_discovering_every_namespace_with_a_namespaced_role_discovers_nothing(tmp_path, manifest_copy):
+    _discover_every_namespace(manifest_copy)
+    proc = run_suite(tmp_path / "r", "--target", "kwok", "-m", "pod_discovery", manifest_dir=manifest_copy)
+    assert proc.returncode == 1, proc.stdout[-3000:]
+    assert "Prometheus's pod discovery to list the sentinel pod" in proc.stdout, proc.stdout[-3000:]

@@ -21,6 +21,8 @@ from fixtures.local_pods import cri_line, parse_cri_line
 from fixtures.log_search import SEARCHES, Corpus, run_search
 from fixtures.logs import Summary, percentile, sequence_numbers_of
 from fixtures.loki_api import LokiApi
+from fixtures.metrics_text import metric_sum
+from fixtures.promtail_reread import READ_LINES, Reread, file_of
 from fixtures.targets.base import Workload
 
 DATA = Path(__file__).parent / "data" / "loki"
@@ -159,3 +161,30 @@ def test_cri_lines_round_trip_with_nanoseconds():
     line = cri_line("level=info seq=42 alpha", when_ns=1764756000123456789)
     assert line == "2025-12-03T10:00:00.123456789Z stdout F level=info seq=42 alpha\n"
     assert parse_cri_line(line) == (1764756000123456789, "stdout", "F", "level=info seq=42 alpha")
+
+
+PROMTAIL_METRICS = """\
+# HELP promtail_read_lines_total Number of lines read.
+# TYPE promtail_read_lines_total counter
+promtail_read_lines_total{path="/var/log/pods/odin_writer-1_5d1e/app/0.log"} 312
+promtail_read_lines_total{path="/var/log/pods/odin_writer-10_77aa/app/0.log"} 40
+promtail_read_lines_total{path="/var/log/pods/monitoring_prometheus_19c2/prometheus/0.log"} 9
+"""
+
+
+def test_promtail_counters_are_read_for_the_workloads_file_only():
+    where = file_of(Workload("odin", "writer-1", "app"))
+    assert metric_sum(PROMTAIL_METRICS, READ_LINES, where) == 312, "writer-10 and other pods are other files"
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "total", "again"),
+    [
+        (300, 300, 600, 0),  # resumed where it stopped
+        (300, 290, 600, 0),  # it read 10 more lines between the last look and its stop
+        (300, 360, 600, 60),  # resumed from positions saved 3 s before the stop (20 lines/s)
+        (300, 600, 600, 300),  # positions lost (D4): the whole file again
+    ],
+)
+def test_lines_read_again_after_a_promtail_restart(before, after, total, again):
+    assert Reread(before, after, total).lines == again

@@ -101,6 +101,7 @@ def test_loki_and_promtail_use_run_directories_and_loopback(objs):
             objs.config_file("promtail-config", "promtail.yaml"),
             local=LOCAL,
             mounts=mounts,
+            container_root="/run/x/pt-container",
             pod_discovery="/sd/pt-*.json",
             profile=FAST,
         )
@@ -111,3 +112,16 @@ def test_loki_and_promtail_use_run_directories_and_loopback(objs):
     job = promtail["scrape_configs"][0]
     assert job["pipeline_stages"] == [{"cri": {}}]
     assert job["relabel_configs"][-1]["replacement"].startswith("/run/x/pods/")
+
+
+def test_promtail_positions_off_the_volumes_go_to_the_container_filesystem():
+    # The plan's /tmp/positions.yaml (D4): in the container, so a restart forgets it; locally
+    # it lands in the run's stand-in for that filesystem, never in the host's /tmp.
+    text = "positions:\n  filename: /tmp/positions.yaml\nserver: {}\nclients: []\nscrape_configs: []\n"
+    mounts = {"/run/promtail": "/run/x/pt", "/var/log/pods": "/run/x/pods"}
+    rendered = render.render_promtail(
+        text, local=LOCAL, mounts=mounts, container_root="/run/x/pt-c", pod_discovery="/sd/*.json", profile=FAST
+    )
+    assert yaml.safe_load(rendered)["positions"]["filename"] == "/run/x/pt-c/tmp/positions.yaml"
+    assert not render.on_mount("/tmp/positions.yaml", mounts) and render.on_mount("/run/promtail/p.yaml", mounts)
+    assert render.promtail_positions("server: {}") == "/var/log/positions.yaml", "Promtail's own default"
