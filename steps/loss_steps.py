@@ -96,7 +96,7 @@ def promtail_reread_bounded(
     after = promtail_reread.wait_caught_up(logs.target, steady.workload)
     reread = Reread(fault.lines_read_before, after, len(logs.target.container_log(steady.workload)))
     bound = steady.lines / steady.seconds * limit
-    why = f"Promtail read {reread.lines:g} of {reread.before:g} lines again after its restart: its positions were lost"
+    why = f"Promtail read {reread.lines:g} of its {reread.before:g} lines again: positions not kept across a restart?"
     note = f"read before the stop {reread.before:g}, after it {reread.after:g}, of {reread.total} lines"
     scenario_evidence.record("lines Promtail read again", reread.lines, "lines", high=bound, note=note, fails=why)
 

@@ -117,13 +117,25 @@ def test_alertmanager_data_off_its_volume_claim_is_lost_with_the_pod(tmp_path, m
 
 
 def test_cpu_stress_raises_high_cpu_usage_on_time_on_the_local_node(tmp_path):
-    # About 5 minutes: the rate window (5 m) is never shortened by the timing profile.
+    # About 13 minutes: the rate window (5 m) is never shortened by the timing profile, and
+    # the plan's 300 s stress runs in full (D10).
     out = tmp_path / "reports"
     proc = run_suite(out, "-m", "cpu_stress")
     assert proc.returncode == 0, proc.stdout[-6000:]
     measurements = json.loads((out / "evidence.json").read_text())["measurements"]
     [firing] = [m for m in measurements if m["name"] == "load start → pending (window crossed)"]
     assert firing["within"] and firing["bound"], firing
+    [held] = [m for m in measurements if m["name"] == "HighCPUUsage condition held, against the plan's hold"]
+    assert held["within"] and 60 < held["value"] < 300, held
+
+
+def test_a_lowered_cpu_threshold_fails_the_live_stress_scenario(tmp_path, manifest_copy):
+    # About 5 minutes: 77 % instead of 80 % is crossed 9 s early under full load (the bound
+    # is ± 2 s); promtool's 30-second evaluations cannot tell them apart.
+    edit(manifest_copy / "prometheus" / "alert-rules.yml", "[5m])) * 100) > 80", "[5m])) * 100) > 77")
+    proc = run_suite(tmp_path / "r", "-m", "cpu_stress", "-k", "fully_busy", manifest_dir=manifest_copy)
+    assert proc.returncode == 1, proc.stdout[-3000:]
+    assert re.search(r"HighCPUUsage turned pending \d+ s after the load started", proc.stdout), proc.stdout[-3000:]
 
 
 def test_kind_without_docker_is_one_clear_error(tmp_path):

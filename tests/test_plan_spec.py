@@ -43,6 +43,23 @@ def test_a_shorter_hold_fires_a_moment_too_early(tmp_path, manifest_copy):
     assert "GPUHighTemperature already fires" in proc.stdout and "shorter than the plan's 2 minutes" in proc.stdout
 
 
+# HighCPUUsage's threshold or rate window moved either way: the 9 minutes of full load the
+# rule validation states are no longer when it fires (promtool, at the plan's interval). Its
+# resolution is one evaluation (30 s, 10 points of threshold), so 70–79 % can still fire
+# inside the 9-minute window; the live CPU-stress scenario, which times the crossing to about
+# a point, catches those (test_a_lowered_cpu_threshold_fails_the_live_stress_scenario: 77 %).
+CPU_RULE = "[5m])) * 100) > 80"
+CPU_MUTATIONS = ["[5m])) * 100) > 90", "[5m])) * 100) > 60", "[10m])) * 100) > 80", "[2m])) * 100) > 80"]
+
+
+@pytest.mark.parametrize("mutated", CPU_MUTATIONS)
+def test_a_moved_cpu_threshold_or_window_fails_the_rule_validation(tmp_path, manifest_copy, mutated):
+    edit(manifest_copy / "prometheus" / "alert-rules.yml", CPU_RULE, mutated)
+    proc = run_suite(tmp_path / "r", "-m", "rules", "-k", "rate_window_filled", manifest_dir=manifest_copy)
+    assert proc.returncode == 1, proc.stdout[-3000:]
+    assert "HighCPUUsage" in proc.stdout and "1 failed" in proc.stdout, proc.stdout[-3000:]
+
+
 SPEC_MUTATIONS = [
     (
         "alertmanager/alertmanager.yml",
