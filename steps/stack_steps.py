@@ -45,13 +45,18 @@ def _evaluated(groups: list[dict]) -> list[dict]:
     return groups
 
 
+# The moment of change is taken before the action: the exporter's state can change (and be
+# scraped, evaluated and notified) while the call still waits for the process to exit or
+# to be ready, and a notification before that moment would not count.
 @when("the node exporter stops", target_fixture="stimulus")
 def node_exporter_stops(stack: Target) -> Stimulus:
+    changed_at = time.time()
     stack.stop_component("node-exporter")
-    return Stimulus("the node exporter stopped", {"job": "node-exporter"}, time.time())
+    return Stimulus("the node exporter stopped", {"job": "node-exporter"}, changed_at)
 
 
 @when("the node exporter is back", target_fixture="stimulus")
 def node_exporter_back(stack: Target) -> Stimulus:
+    changed_at = time.time()
     stack.start_component("node-exporter")
-    return Stimulus("the node exporter back", {"job": "node-exporter"}, time.time())
+    return Stimulus("the node exporter back", {"job": "node-exporter"}, changed_at)
