@@ -78,7 +78,6 @@ def cpu_alert_fires(
 def cpu_alert_cannot_fire(
     pipeline: AlertPipeline,
     stressed: StressedNode,
-    cpu_baseline: CpuBaseline,
     scenario_evidence: ScenarioEvidence,
     alert: str,
     window: int,
@@ -88,9 +87,7 @@ def cpu_alert_cannot_fire(
     # The plan's hold, not this profile's: the window is never scaled, so only the plan's
     # hold says whether the plan's test could ever have fired the plan's rule.
     plan_hold = seconds(hold)
-    span = alert_verdicts.active_span_under_load(
-        pipeline, scenario_evidence, alert, stressed, cpu_baseline, window * 60, busy / 100
-    )
+    span = alert_verdicts.active_span_under_load(pipeline, scenario_evidence, alert, stressed, window * 60, busy / 100)
     why = f"{alert}'s condition held {span:.0f} s under {stressed.seconds:.0f} s of load: the plan's test fires it"
     scenario_evidence.record(f"{alert} condition held, against the plan's hold", span, "s", high=plan_hold, fails=why)
 
