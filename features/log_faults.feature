@@ -4,6 +4,10 @@ Feature: Log and alert delivery through component failures
   retry budget lose nothing, and a loss beyond it is counted exactly (the checker can see
   loss). The fast profile shortens the retry budget with every other duration.
 
+  Promtail's retry budget is the sum of its backoff waits, each drawn at random within a
+  doubling range (dskit's jitter): with Promtail's defaults 255.5-511 s. "Longer than the
+  retry budget" means longer than the longest budget, every wait at the top of its range.
+
   Duplicates are judged by Promtail's own counters, not in Loki: Loki drops a re-sent line
   identical to one it holds, so a Promtail that re-sends a whole file leaves no trace there.
 

@@ -8,10 +8,7 @@ the SubjectAccessReview kubectl sends.
 
 from __future__ import annotations
 
-import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -20,52 +17,15 @@ from kubernetes.client.exceptions import ApiException
 
 from fixtures.kube_api import KubeApi
 from fixtures.polling import Poll, WaitTimeout, eventually
+from tests.scripted_server import NOT_FOUND, ScriptedServer, serving
 
 NODE_LIST = {"kind": "NodeList", "apiVersion": "v1", "items": [{"metadata": {"name": "odin-worker"}}]}
 
 
-class FakeApiServer(ThreadingHTTPServer):
-    """Answers from a script: path -> list of (status, body), the last one repeating."""
-
-    def __init__(self, script: dict[str, list[tuple[int, dict]]]) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.script = script
-        self.seen: list[tuple[str, str, dict | None]] = []
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: FakeApiServer
-
-    def _answer(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = json.loads(self.rfile.read(length)) if length else None
-        path = self.path.split("?")[0]
-        self.server.seen.append((self.command, path, body))
-        replies = self.server.script.get(path, [(404, {"kind": "Status", "code": 404, "reason": "NotFound"})])
-        status, payload = replies.pop(0) if len(replies) > 1 else replies[0]
-        if callable(payload):
-            payload = payload(body)
-        data = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    do_GET = do_POST = _answer
-
-    def log_message(self, *args: object) -> None:  # keep pytest's output clean
-        pass
-
-
 @pytest.fixture
-def api_server(request: pytest.FixtureRequest) -> Iterator[FakeApiServer]:
-    server = FakeApiServer(request.param)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
+def api_server(request: pytest.FixtureRequest) -> Iterator[ScriptedServer]:
+    with serving(request.param) as server:
+        yield server
 
 
 def _kubeconfig(tmp_path: Path, server: str) -> str:
@@ -85,7 +45,7 @@ def _kubeconfig(tmp_path: Path, server: str) -> str:
     return str(path)
 
 
-def _api(tmp_path: Path, server: FakeApiServer, sent: list[str] | None = None) -> KubeApi:
+def _api(tmp_path: Path, server: ScriptedServer, sent: list[str] | None = None) -> KubeApi:
     url = f"http://127.0.0.1:{server.server_address[1]}"
     return KubeApi(_kubeconfig(tmp_path, url), "ctx", "monitoring", sent)
 
@@ -95,18 +55,15 @@ UNAVAILABLE = (503, {"kind": "Status", "code": 503, "reason": "ServiceUnavailabl
 
 
 @pytest.mark.parametrize("api_server", [{"/api/v1/nodes": [TOO_MANY, UNAVAILABLE, (200, NODE_LIST)]}], indirect=True)
-def test_a_busy_or_failing_api_server_is_retried_until_it_answers(tmp_path: Path, api_server: FakeApiServer) -> None:
+def test_a_busy_or_failing_api_server_is_retried_until_it_answers(tmp_path: Path, api_server: ScriptedServer) -> None:
     api = _api(tmp_path, api_server)
     nodes = eventually(api.nodes, timeout=10, what="the node list", poll=Poll(interval=0.01))
     assert [n["metadata"]["name"] for n in nodes] == ["odin-worker"]
     assert [path for _, path, _ in api_server.seen] == ["/api/v1/nodes"] * 3, "429, then 503, then 200"
 
 
-NOT_FOUND = (404, {"kind": "Status", "code": 404, "reason": "NotFound"})
-
-
 @pytest.mark.parametrize("api_server", [{"/api/v1/namespaces/monitoring/pods/gone": [NOT_FOUND]}], indirect=True)
-def test_a_not_found_is_an_answer_not_a_reason_to_wait(tmp_path: Path, api_server: FakeApiServer) -> None:
+def test_a_not_found_is_an_answer_not_a_reason_to_wait(tmp_path: Path, api_server: ScriptedServer) -> None:
     api = _api(tmp_path, api_server)
     with pytest.raises(ApiException) as raised:
         eventually(lambda: api.pod("gone"), timeout=10, what="the pod")
@@ -116,7 +73,7 @@ def test_a_not_found_is_an_answer_not_a_reason_to_wait(tmp_path: Path, api_serve
 
 @pytest.mark.parametrize("api_server", [{"/api/v1/nodes": [UNAVAILABLE]}], indirect=True)
 def test_an_api_server_that_stays_unavailable_times_out_saying_what_it_last_answered(
-    tmp_path: Path, api_server: FakeApiServer
+    tmp_path: Path, api_server: ScriptedServer
 ) -> None:
     api = _api(tmp_path, api_server)
     with pytest.raises(WaitTimeout) as raised:
@@ -126,7 +83,7 @@ def test_an_api_server_that_stays_unavailable_times_out_saying_what_it_last_answ
 
 
 def test_a_refused_connection_is_not_yet(tmp_path: Path) -> None:
-    server = FakeApiServer({})
+    server = ScriptedServer({})
     port = server.server_address[1]
     server.server_close()  # nothing listens on the port any more
     api = KubeApi(_kubeconfig(tmp_path, f"http://127.0.0.1:{port}"), "ctx", "monitoring")
@@ -136,7 +93,7 @@ def test_a_refused_connection_is_not_yet(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("api_server", [{"/api/v1/nodes": [(200, NODE_LIST)]}], indirect=True)
-def test_requests_are_counted_by_the_clients_hook_across_namespaces(tmp_path: Path, api_server: FakeApiServer) -> None:
+def test_requests_are_counted_by_the_clients_hook_across_namespaces(tmp_path: Path, api_server: ScriptedServer) -> None:
     sent: list[str] = []
     api = _api(tmp_path, api_server, sent)
     api.nodes()
@@ -154,7 +111,7 @@ def _review(body: dict) -> dict:
     "api_server", [{"/apis/authorization.k8s.io/v1/subjectaccessreviews": [(201, _review)]}], indirect=True
 )
 def test_an_access_check_is_a_subject_access_review_for_the_service_account(
-    tmp_path: Path, api_server: FakeApiServer
+    tmp_path: Path, api_server: ScriptedServer
 ) -> None:
     api = _api(tmp_path, api_server)
     as_user = "system:serviceaccount:monitoring:promtail"
