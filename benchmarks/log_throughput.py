@@ -18,10 +18,11 @@ import json
 import time
 from pathlib import Path
 
-from fixtures import provision, supplied
+from fixtures import manifests, provision, supplied
 from fixtures.logs import LogPipeline
 from fixtures.loss import account_all
 from fixtures.polling import Poll, eventually
+from fixtures.targets.base import TargetOptions
 from fixtures.targets.local import LocalTarget
 from fixtures.timing import PROFILES
 
@@ -72,7 +73,8 @@ def main() -> None:
         raise SystemExit(f"error: {exc}") from exc
     if found.reason_missing({"loki"}):
         raise SystemExit(f"error: {found.reason_missing({'loki'})}")
-    target = LocalTarget(profile=PROFILES["fast"], tools={**provision.ensure_all(), **found.paths})
+    options = TargetOptions(profile=PROFILES["fast"], manifest_dir=manifests.BASE)
+    target = LocalTarget(options=options, tools={**provision.ensure_all(), **found.paths})
     results = []
     try:
         target.start()

@@ -31,7 +31,7 @@ Feature: Alert rule validation
     Then promtool accepts the alert rules and the Prometheus configuration
     And amtool accepts the Alertmanager configuration
 
-  @loki
+  @loki_programs
   Scenario: The log pipeline's configs are accepted by their own programs
     Then Loki accepts its configuration
     And Promtail accepts its configuration

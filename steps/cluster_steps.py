@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 from pytest_bdd import given, parsers, then
 
-from fixtures import cluster_checks, dashboards, discovery_probe, links, manifests, timeouts
+from fixtures import cluster_checks, dashboards, discovery_probe, links, timeouts
 from fixtures.discovery_probe import Discovered, ProbePods
 from fixtures.evidence import ScenarioEvidence
 from fixtures.logs import LogPipeline
@@ -105,9 +104,10 @@ def grafana_dashboard(logs: LogPipeline, title: str) -> None:
 
 
 @then(parsers.parse('Grafana answers every query of the "{title}" dashboard with data'))
-def grafana_answers(logs: LogPipeline, manifest_dir: Path, title: str) -> None:
-    # The dashboard Grafana was provisioned with; its panels are held to the plan's in log_steps.
-    dashboard = manifests.load(manifest_dir).dashboard(title)
+def grafana_answers(logs: LogPipeline, title: str) -> None:
+    # The dashboard Grafana was provisioned with (on a shared cluster its queries name the run's
+    # namespace); its panels are held to the plan's in log_steps.
+    dashboard = logs.target.deployed_dashboard(title)
     empty = dashboards.panels_without_data(_grafana(logs), dashboard, datasource="Loki")
     assert not empty, f"Grafana returned no data for these panels of {title!r}: {empty}"
 

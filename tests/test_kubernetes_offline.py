@@ -16,7 +16,6 @@ from fixtures.kubectl import Kubectl, KubectlError, PortForward
 from fixtures.provision import ensure
 from fixtures.targets import TargetError, overlay
 from fixtures.targets import kubernetes as kube
-from fixtures.timing import PROFILES
 from fixtures.versions import ALERTMANAGER, PROMETHEUS
 
 OVERLAYS = manifests.ROOT / "overlays"
@@ -150,12 +149,7 @@ def test_kind_without_docker_names_docker(monkeypatch, tmp_path):
     kubectl.chmod(0o755)
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(TargetError, match="needs Docker"):
-        kube.preflight("kind", PROFILES["real"])
-
-
-def test_kubernetes_targets_refuse_the_fast_profile():
-    with pytest.raises(TargetError, match="--timing real"):
-        kube.preflight("kind", PROFILES["fast"])
+        kube.preflight("kind")
 
 
 def test_nightly_workflow_runs_kind_with_real_timing():

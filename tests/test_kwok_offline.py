@@ -9,11 +9,13 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from fixtures import manifests, render
+from fixtures import manifests, render, supplied
 from fixtures.kube_control_plane import CONTROL_PLANE_TAINT, cluster_nodes, port_forward_config
 from fixtures.kubectl import Kubectl
 from fixtures.provision import staging_replaces, wrapper_gomod
 from fixtures.targets import NAMES, skip_reason, target_class
+from fixtures.targets.base import POD_DISCOVERY, REAL_CONTAINERS
+from fixtures.targets.kubernetes import ClusterTarget, simulated_nodes
 from fixtures.versions import KUBERNETES, GoWrapperModule
 
 GOMOD = """module k8s.io/kubernetes
@@ -61,6 +63,11 @@ def test_node_objects_validate_against_the_api_schema():
         kubernetes_validate.validate(node.manifest(), "1.32", strict=True)
 
 
+def test_port_forward_without_a_namespace_serves_every_pod():
+    doc = yaml.safe_load(port_forward_config(None, {9090: "127.0.0.1:40002"}))
+    assert "selector" not in doc["spec"], "KWOK matches every pod when the selector is absent"
+
+
 def test_port_forward_sends_each_container_port_to_its_process():
     doc = yaml.safe_load(port_forward_config("monitoring", {3100: "127.0.0.1:40001", 9090: "127.0.0.1:40002"}))
     assert doc["kind"] == "ClusterPortForward"
@@ -80,11 +87,41 @@ def test_port_forward_sends_each_container_port_to_its_process():
         ("kwok", {"kubernetes", "containers"}, False),
         ("kwok", {"local_only"}, False),
         ("kind", {"kubernetes", "containers"}, True),
+        ("kind", {"loki"}, True),
         ("cluster", {"local_only"}, False),
+        ("cluster", {"loki", "sc1"}, True),
     ],
 )
 def test_scenarios_run_where_the_target_can_run_them(target, tags, runs):
-    assert (skip_reason(target, tags) is None) == runs
+    assert (skip_reason(target_class(target).capabilities, tags) is None) == runs
+
+
+NOTHING_SUPPLIED = supplied.Supplied({}, supplied.SUPPLIED)
+
+
+def test_a_cluster_whose_nodes_kwok_simulates_runs_no_container_scenario():
+    simulated = ClusterTarget.capabilities - {REAL_CONTAINERS, POD_DISCOVERY}
+    assert "KWOK simulates" in skip_reason(simulated, {"loki"}, NOTHING_SUPPLIED)
+    assert "KWOK simulates" in skip_reason(simulated, {"grafana"}, NOTHING_SUPPLIED)
+    assert skip_reason(simulated, {"containers"}, NOTHING_SUPPLIED)
+    assert skip_reason(simulated, {"pod_discovery"}, NOTHING_SUPPLIED)
+    assert skip_reason(simulated, {"kubernetes", "per_node"}, NOTHING_SUPPLIED) is None
+    assert skip_reason(simulated, {"gpu", "alerting"}, NOTHING_SUPPLIED) is None
+
+
+@pytest.mark.parametrize("target", NAMES)
+def test_the_log_programs_offline_check_needs_them_supplied_on_every_target(target):
+    # The KeyError 'loki' of kind and cluster runs: the check ran without the programs.
+    reason = skip_reason(target_class(target).capabilities, {"loki_programs", "rules"}, NOTHING_SUPPLIED)
+    assert reason and "--component loki=PATH" in reason, reason
+
+
+def test_kwok_node_annotation_marks_a_simulated_cluster():
+    nodes = [n.manifest() for n in cluster_nodes(3)]
+    assert simulated_nodes(nodes)
+    real = {"metadata": {"name": "gpu-01", "annotations": {"node.alpha.kubernetes.io/ttl": "0"}}}
+    assert not simulated_nodes([*nodes, real]), "one real node: containers run there"
+    assert not simulated_nodes([])
 
 
 def test_every_target_declares_its_capabilities():
