@@ -15,9 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from fixtures import timeouts
+from fixtures import manifests, provision, timeouts
 from fixtures.polling import eventually
+from fixtures.targets.base import TargetOptions
 from fixtures.targets.discovery_witness import user_namespaces_allowed
+from fixtures.targets.kwok import served_cluster
+from fixtures.timing import PROFILES
+from fixtures.versions import COMPONENTS, CONTROL_PLANE
 from tests.report_screenshot import ink, screenshot
 from tests.suite_runs import edit, run_suite
 
@@ -371,3 +375,32 @@ def test_kwok_prometheus_discovering_every_namespace_with_a_namespaced_role_disc
     proc = run_suite(tmp_path / "r", "--target", "kwok", "-m", "pod_discovery", manifest_dir=manifest_copy)
     assert proc.returncode == 1, proc.stdout[-3000:]
     assert "Prometheus's pod discovery to list the sentinel pod" in proc.stdout, proc.stdout[-3000:]
+
+
+def test_the_cluster_target_runs_its_whole_path_against_a_kwok_cluster(tmp_path):
+    """`--target cluster --kubeconfig` at a kwok cluster whose containers the local processes
+    serve: the code a user's cluster run executes (overlay into a namespace of the run,
+    rollouts, port-forwards, RBAC, skips by capability, cleanup by label), unchanged."""
+    tools = provision.ensure_all(lambda message: None, COMPONENTS + CONTROL_PLANE)
+    options = TargetOptions(profile=PROFILES["fast"], manifest_dir=manifests.BASE)
+    out = tmp_path / "reports"
+    with served_cluster(options, tools) as plane:
+        proc = run_suite(out, "--target", "cluster", "--kubeconfig", str(plane.kubeconfig), "--timing", "fast")
+        api = plane.api()
+        namespaces = {n["metadata"]["name"]: n for n in api.at("default")._json(api.core.list_namespace)["items"]}
+        roles = api._json(api.rbac.list_cluster_role)["items"]
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
+    evidence = json.loads((out / "evidence.json").read_text())
+    outcomes = {s["scenario"]: s for s in evidence["context"]["scenarios"]}
+    assert outcomes["One Promtail per node: Every node runs one ready Promtail"]["outcome"] == "passed"
+    assert outcomes["GPU temperature alerting: A GPU at exactly 80 °C does not alert"]["outcome"] == "passed"
+    programs = outcomes["Alert rule validation: The log pipeline's configs are accepted by their own programs"]
+    assert programs["outcome"] == "skipped", "it ran without the programs: KeyError 'loki' on kind and cluster"
+    loki = outcomes["Loki health: Loki is ready and runs the pinned release"]
+    assert loki["outcome"] == "skipped" and "KWOK simulates" in json.dumps(loki), loki
+    run_namespace = evidence["context"]["stack namespace"]
+    assert run_namespace.startswith("odin-acceptance-") and run_namespace != "odin-acceptance"
+    # Cleanup: the run's namespace is going (KWOK's pods take a moment), its cluster role gone.
+    left = namespaces.get(run_namespace)
+    assert left is None or left["status"]["phase"] == "Terminating", left
+    assert not [r["metadata"]["name"] for r in roles if r["metadata"]["name"].startswith(run_namespace)]
