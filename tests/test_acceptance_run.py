@@ -64,6 +64,12 @@ def test_raised_gpu_threshold_fails_the_criterion(tmp_path, manifest_copy):
     assert proc.returncode == 1, proc.stdout[-3000:]
     assert "GPUHighTemperature is not pending with GPU temperature in °C at 81" in proc.stdout
     assert "timed out" in proc.stdout and "GPUHighTemperature to fire after GPU 1 at 85 °C" in proc.stdout
+    # A failed run keeps what a person needs: whole component logs and the rendered configs.
+    kept = tmp_path / "r" / "artifacts" / "local"
+    assert (kept / "prometheus.log").stat().st_size > 0 and (kept / "config" / "prometheus.yml").is_file()
+    assert "DCGM_FI_DEV_GPU_TEMP > 90" in (kept / "config" / "rules" / "alert-rules.yml").read_text()
+    assert not list(kept.rglob("*-data/*")), "TSDB and other data directories are not artifacts"
+    assert f"artifacts of this run: {kept}" in proc.stdout
 
 
 def test_longer_hold_is_caught_offline(tmp_path, manifest_copy):
@@ -75,6 +81,9 @@ def test_longer_hold_is_caught_offline(tmp_path, manifest_copy):
     proc = run_suite(tmp_path / "r", "-m", "rules", "-k", "GPUHighTemperature", manifest_dir=manifest_copy)
     assert proc.returncode == 1, proc.stdout[-3000:]
     assert "GPUHighTemperature is not firing with severity 'warning' 120 s after" in proc.stdout
+    # The promtool test files the failed outline generated are kept, to be run by hand.
+    tests = sorted((tmp_path / "r" / "artifacts").glob("*gpuhightemperature*/promtool-test-*.yml"))
+    assert tests and "promql_expr_test" in tests[0].read_text(), sorted((tmp_path / "r").rglob("*"))
 
 
 def test_broken_gpu_route_fails_the_routing_criterion(tmp_path, manifest_copy):
