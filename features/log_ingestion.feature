@@ -14,6 +14,9 @@ Feature: Log ingestion
     And the entry carries the time the container runtime recorded, not the time it was read
     And its stream has at most 15 labels
 
+  # "Running container": every container of this run (the stack's and its workloads') that
+  # has written a line; a quiet container has nothing to ship, and on a shared cluster the
+  # cluster's own containers are not this run's to judge.
   Scenario: Every running container has a log stream
     Given a workload writes a unique marker line
     Then every running container has a log stream in Loki within 30 seconds

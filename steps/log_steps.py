@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pytest_bdd import given, parsers, then, when
 
-from fixtures import links, log_verdicts, manifests, timeouts
+from fixtures import log_verdicts, manifests, timeouts
 from fixtures.dashboards import Panel, PlanDashboard, panels_of
 from fixtures.evidence import ScenarioEvidence
 from fixtures.log_search import SEARCHES, Corpora, Corpus, SearchRun, run_search
@@ -144,19 +144,10 @@ def stream_labels(
 
 
 @then(parsers.parse("every running container has a log stream in Loki within {limit:d} seconds"))
-def every_container_has_stream(logs: LogPipeline, scenario_evidence: ScenarioEvidence, limit: int) -> None:
-    containers = logs.target.running_containers()
-
-    def all_streams() -> int:
-        streams = {(s.get("namespace"), s.get("pod"), s.get("container")) for s in logs.loki.series('{pod=~".+"}')}
-        missing = [c.selector for c in containers if (c.namespace, c.pod, c.container) not in streams]
-        assert not missing, f"{len(missing)} of {len(containers)} containers have no stream: {missing}"
-        return len(containers)
-
-    count = eventually(
-        all_streams, timeout=float(limit), what="a log stream for every running container", needs=(links.LOGS,)
-    )
-    scenario_evidence.record("containers with a stream", count, "containers", low=float(len(containers)))
+def every_container_has_stream(
+    logs: LogPipeline, scenario_evidence: ScenarioEvidence, run_started: float, limit: int
+) -> None:
+    log_verdicts.every_container_has_stream(logs, scenario_evidence, run_started, float(limit))
 
 
 @when(parsers.parse("a workload writes {rate:d} lines per second for {seconds:d} seconds"), target_fixture="steady")
