@@ -1,4 +1,4 @@
-@alerting @routing @sc4
+@alerting
 Feature: Alertmanager routing
   Every alert reaches the receiver the plan promises: GPU alerts go to the GPU team (and a
   critical one pages as well), critical alerts to the critical receiver, everything else
@@ -12,6 +12,7 @@ Feature: Alertmanager routing
   Background:
     Given the alerting stack is running
 
+  @routing @sc4
   Scenario Outline: <alertname> with severity <severity> is routed to <receivers>
     Given an alert "<alertname>" with severity "<severity>"
     Then the routing tree sends it to <receivers>
@@ -29,16 +30,18 @@ Feature: Alertmanager routing
       | ExporterDown       | warning  | "default-receiver"                    |
       | Watchdog           | none     | "watchdog"                            |
 
+  @routing @sc4
   Scenario: A critical alert silences the warnings of the same machine
     Given a critical alert "DiskSpaceLow" is firing for a machine
     When a warning alert "HighMemoryUsage" fires for the same machine
     Then Alertmanager marks the warning as inhibited by the critical alert
     And no receiver is told about the warning, with a group wait of 10 seconds
 
+  @routing @sc4
   Scenario: The dead-man's switch keeps reporting that alerting works
     Then receiver "watchdog" keeps hearing "Watchdog" every 1 minute, give or take the group interval of 10 seconds
 
-  @local_only
+  @local_only @routing @sc4
   Scenario: Alertmanager keeps its silences and what it has sent across a restart
     Given an alert "PersistenceProbe" with severity "warning"
     And Alertmanager has delivered it to "default-receiver" and holds a silence

@@ -1,4 +1,3 @@
-@rules @sc3
 Feature: Alert rule validation
   The rules and the routing configuration are accepted by their own tools, and every alert
   of the plan fires at its threshold once its hold has passed: not a moment before, and
@@ -14,6 +13,7 @@ Feature: Alert rule validation
     Given the configuration of the stack from the manifests
     And the plan evaluates every rule group every 30 seconds
 
+  @rules @sc3
   Scenario: The stack's intervals and waits are the plan's
     Then the configuration has these durations:
       | setting                                      | duration | from                      |
@@ -27,16 +27,17 @@ Feature: Alert rule validation
       | every Loki rule group's interval             | 1m       | our decision (not in plan) |
       | every Loki alert's hold                      | 1m       | our decision (not in plan) |
 
+  @rules @sc3
   Scenario: The configs are accepted by their own tools
     Then promtool accepts the alert rules and the Prometheus configuration
     And amtool accepts the Alertmanager configuration
 
-  @loki_programs
+  @loki_programs @rules @sc3
   Scenario: The log pipeline's configs are accepted by their own programs
     Then Loki accepts its configuration
     And Promtail accepts its configuration
 
-  @routing @sc4
+  @routing @sc4 @rules @sc3
   Scenario: The plan's receivers and grouping
     Then Alertmanager groups alerts by "alertname", "cluster" and "service"
     And Alertmanager has these receivers, each told when an alert resolves:
@@ -46,6 +47,7 @@ Feature: Alert rule validation
       | gpu-alerts        | /gpu         | the plan                   |
       | watchdog          | /watchdog    | our decision (not in plan) |
 
+  @rules @sc3
   Scenario Outline: <alert> fires when <signal> goes past <threshold>, after <hold>
     Given the plan's rule "<alert>": <signal> <comparison> <threshold> for <hold>, severity "<severity>"
     When promtool runs the rule unit tests for it with the signal at <alerting>
@@ -63,12 +65,14 @@ Feature: Alert rule validation
       | DiskSpaceLow       | root disk space free in %        | below      | 15        | 14       | 5 minutes | critical |
       | ExporterDown       | a scrape target's up value       | below      | 1         | 0        | 5 minutes | warning  |
 
+  @rules @sc3
   Scenario: HighCPUUsage needs the rate window filled as well as its hold
     Given the plan's rule "HighCPUUsage": CPU busy in % over 5 minutes above 80 for 5 minutes, severity "warning"
     When promtool runs the rule unit tests for it with an idle machine going to full load on every core
     Then it is not firing a moment before 9 minutes of full load
     And it fires with severity "warning" once 9 minutes of full load have passed
 
+  @rules @sc3
   Scenario: The watchdog fires from the first evaluation on
     Given the plan's rule "Watchdog": always firing, severity "none"
     When promtool runs the rule unit tests for it

@@ -1,4 +1,4 @@
-@alerting @sc3 @slow @cpu_stress
+@alerting @slow @cpu_stress
 Feature: CPU stress alerting
   Plan: HighCPUUsage when a node's CPUs are more than 80 % busy, averaged over a 5-minute
   rate window, for 5 minutes; severity warning; the default receiver. Fully loading every
@@ -14,12 +14,14 @@ Feature: CPU stress alerting
   Background:
     Given the alerting stack is running
 
+  @sc3
   Scenario: A node kept fully busy raises HighCPUUsage to the default receiver
     Given the node's CPUs are less than 75 % busy over the last 5 minutes
     When every core of the node is kept busy for up to 12 minutes
     Then "HighCPUUsage" fires for that node once its 5-minute rate window is 80 % busy and it has held for 5 minutes
     And receiver "default-receiver" is told about "HighCPUUsage" for that node, with a group wait of 10 seconds
 
+  @sc3
   Scenario: The plan's own 300-second stress cannot raise HighCPUUsage (D10)
     The rate window fills past 80 % after 4 minutes of load and drains below it 1 minute
     after the load ends, so 300 s of load holds the condition for about 2 minutes, less than

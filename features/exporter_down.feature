@@ -1,4 +1,4 @@
-@alerting @sc3 @local_only
+@alerting @local_only
 Feature: Exporter down
   Plan: ExporterDown when a scrape target has been down for 5 minutes; severity warning; the
   default receiver. Here the node exporter really stops, so the alert is driven by
@@ -9,6 +9,7 @@ Feature: Exporter down
   Background:
     Given the alerting stack is running
 
+  @sc3
   Scenario: A stopped node exporter raises ExporterDown, and its return resolves it
     When the node exporter stops
     Then "ExporterDown" fires for the node-exporter once it has been down for 5 minutes

@@ -1,4 +1,4 @@
-@grafana @loki @sc1
+@loki
 Feature: Grafana shows the logs
   Logs are visible in Grafana (plan success criterion 1): the Loki datasource is healthy,
   the "Logs Overview" dashboard is provisioned, and Grafana answers its queries from Loki.
@@ -6,6 +6,7 @@ Feature: Grafana shows the logs
   Background:
     Given the logging stack is running
 
+  @grafana @sc1
   Scenario: Grafana answers the logs dashboard from Loki
     Then Grafana reports the "Loki" datasource healthy
     And Grafana has the "Logs Overview" dashboard

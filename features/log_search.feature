@@ -1,4 +1,4 @@
-@logs @loki @search @sc2
+@logs @loki @search
 Feature: Log search latency
   Log search returns results within 2 seconds (plan success criterion 2), with a realistic
   volume already in Loki.
@@ -7,6 +7,7 @@ Feature: Log search latency
     Given the logging stack is running
     And 100000 log lines from 5 workloads are in Loki
 
+  @sc2
   Scenario Outline: "<search>" returns within 2 seconds
     When an engineer runs the search "<search>" over the last hour 20 times
     Then every run returns results

@@ -25,7 +25,10 @@ def soak_writers(logs: LogPipeline, soak_seconds: float, count: int, rate: int) 
     return log_loss.write_soak(logs, soak_seconds, count, rate)
 
 
-@then("every line written is in Loki: none missing and none duplicated", target_fixture="loss_report")
+@then(
+    "every line written is in Loki, none missing, and Promtail read each line once by its own count",
+    target_fixture="loss_report",
+)
 def soak_complete(logs: LogPipeline, soak: Soak, scenario_evidence: ScenarioEvidence) -> LossReport:
     return log_loss.judge_soak(logs, scenario_evidence, soak)
 

@@ -100,7 +100,7 @@ def test_broken_gpu_route_fails_the_routing_criterion(tmp_path, manifest_copy):
 def test_unparsable_rule_stops_before_anything_starts(tmp_path, manifest_copy):
     edit(manifest_copy / "prometheus" / "alert-rules.yml", "DCGM_FI_DEV_GPU_TEMP > 80", "DCGM_FI_DEV_GPU_TEMP >")
     proc = run_suite(tmp_path / "r", "-m", "gpu", manifest_dir=manifest_copy, timeout=120)
-    assert proc.returncode == 4, proc.stdout[-3000:]
+    assert proc.returncode == 12, proc.stdout[-3000:]
     assert "promtool check rules rejected" in proc.stdout and "alert-rules.yml" in proc.stdout
     assert "prometheus log" not in proc.stdout, "no component should have been started"
 
@@ -153,7 +153,7 @@ def test_a_lowered_cpu_threshold_fails_the_live_stress_scenario(tmp_path, manife
 
 def test_kind_without_docker_is_one_clear_error(tmp_path):
     proc = run_suite(tmp_path / "r", "--target", "kind", "-m", "gpu", timeout=120)
-    assert proc.returncode == 4
+    assert proc.returncode == 12
     assert "kind" in proc.stdout
 
 
@@ -345,7 +345,7 @@ def test_kwok_namespace_enforcing_baseline_stops_the_start_naming_pod_security(t
     started = time.monotonic()
     proc = run_suite(tmp_path / "r", "--target", "kwok", "-m", "cluster_api", manifest_dir=manifest_copy)
     took = time.monotonic() - started
-    assert proc.returncode == 4, proc.stdout[-3000:]
+    assert proc.returncode == 12, proc.stdout[-3000:]
     out = proc.stdout + proc.stderr
     assert "the cluster refuses its pods" in out and "violates PodSecurity" in out, out[-3000:]
     assert took < timeouts.ROLLOUT, f"took {took:.0f} s: it waited out the rollout deadline"

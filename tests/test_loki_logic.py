@@ -22,7 +22,7 @@ from fixtures.log_search import SEARCHES, Corpus, run_search
 from fixtures.logs import Summary, percentile, sequence_numbers_of
 from fixtures.loki_api import LokiApi
 from fixtures.metrics_text import metric_sum
-from fixtures.promtail_reread import READ_LINES, Reread, file_of
+from fixtures.promtail_reread import READ_LINES, Reread, file_of, read_twice
 from fixtures.targets.base import Workload
 
 DATA = Path(__file__).parent / "data" / "loki"
@@ -188,3 +188,11 @@ def test_promtail_counters_are_read_for_the_workloads_file_only():
 )
 def test_lines_read_again_after_a_promtail_restart(before, after, total, again):
     assert Reread(before, after, total).lines == again
+
+
+@pytest.mark.parametrize(
+    ("read", "written", "twice"), [(600, 600, 0), (900, 600, 300), (1200, 600, 600), (590, 600, 0)]
+)
+def test_a_soak_file_read_again_counts_its_lines_twice(read, written, twice):
+    # Loki drops identical re-sent lines: only Promtail's own count shows a re-read.
+    assert read_twice(read, written) == twice

@@ -54,7 +54,7 @@ def test_a_distribution_build_on_path_is_not_used_and_the_run_says_so(tmp_path, 
 
 def test_kwok_without_openssl_is_one_clear_error(tmp_path):
     proc = run_suite(tmp_path / "r", "--target", "kwok", timeout=120, env=dict(os.environ, PATH=str(tmp_path)))
-    assert proc.returncode == 4, proc.stdout[-2000:]
+    assert proc.returncode == 12, proc.stdout[-2000:]
     assert "--target kwok needs openssl on PATH to make the cluster's certificates: apt install openssl" in proc.stdout
 
 

@@ -126,7 +126,7 @@ def test_nothing_supplied_says_exactly_how_to_supply_each(tmp_path):
 def test_a_wrong_supplied_binary_stops_the_run_before_anything_starts(tmp_path):
     loki = stand_in(tmp_path / "bin", "loki", "loki, version 2.9.4 (branch: HEAD)")
     proc = run_suite(tmp_path / "r", "-m", "gpu", "--component", f"loki={loki}", timeout=120)
-    assert proc.returncode == 4, proc.stdout[-2000:]
+    assert proc.returncode == 12, proc.stdout[-2000:]
     assert f"{loki} reports 'loki, version 2.9.4 (branch: HEAD)'; the suite pins Loki 3.6.3" in proc.stdout
     assert "starting the stack" not in proc.stdout
 
