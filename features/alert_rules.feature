@@ -48,7 +48,7 @@ Feature: Alert rule validation
       | watchdog          | /watchdog    | our decision (not in plan) |
 
   @rules @sc3
-  Scenario Outline: <alert> fires when <signal> goes past <threshold>, after <hold>
+  Scenario Outline: <alert> fires when <signal> is <comparison> <threshold> for <hold>
     Given the plan's rule "<alert>": <signal> <comparison> <threshold> for <hold>, severity "<severity>"
     When promtool runs the rule unit tests for it with the signal at <alerting>
     Then it is pending as soon as the signal is past the threshold

@@ -137,3 +137,12 @@ def test_no_feature_credits_a_criterion_for_all_its_scenarios():
         assert not {t for t in CRITERION_TAGS if f"@{t}" in head.split()}, (
             f"{feature.name}: criterion tags on the feature"
         )
+
+
+def test_the_job_summary_is_the_criteria_table_in_markdown():
+    from fixtures.job_summary import markdown
+
+    record = RunRecord((ScenarioResult("a", NOT_RUN, frozenset({"sc4"})),), ended_early="interrupted")
+    text = markdown(verdicts_json(EvidenceLog(), record))
+    assert "**INCOMPLETE: the run ended early (interrupted)**" in text
+    assert "| SC4 | AlertManager routes alerts correctly | – not covered |" in text
