@@ -413,3 +413,32 @@ def test_the_cluster_target_runs_its_whole_path_against_a_kwok_cluster(tmp_path)
     left = namespaces.get(run_namespace)
     assert left is None or left["status"]["phase"] == "Terminating", left
     assert not [r["metadata"]["name"] for r in roles if r["metadata"]["name"].startswith(run_namespace)]
+
+
+def test_a_run_cut_short_reads_incomplete_everywhere(tmp_path, manifest_copy):
+    # -x after the first failure: the scenarios after it never report.
+    rules = manifest_copy / "prometheus" / "alert-rules.yml"
+    edit(rules, "DCGM_FI_DEV_GPU_TEMP > 80\n        for: 2m", "DCGM_FI_DEV_GPU_TEMP > 80\n        for: 3m")
+    out = tmp_path / "r"
+    proc = run_suite(out, "-m", "rules", "-x", manifest_dir=manifest_copy, timeout=300)
+    assert proc.returncode == 1, proc.stdout[-3000:]
+    verdicts = json.loads((out / "verdicts.json").read_text())
+    assert verdicts["complete"] is False and "stopping after 1 failures" in verdicts["ended_early"], verdicts
+    assert all(c["state"] != "holds" for c in verdicts["criteria"].values() if "not run" in json.dumps(c))
+    html = (out / "acceptance.html").read_text()
+    assert "INCOMPLETE: the run ended early (stopping after 1 failures)" in html
+    names = [e["name"] for f in json.loads((out / "cucumber.json").read_text()) for e in f["elements"]]
+    assert any("GPUMemoryFull" in n for n in names), "scenarios that did not run are in cucumber.json too"
+    assert not any("<alert>" in n for n in names), "outline values are filled in"
+
+
+def test_required_criteria_that_do_not_hold_fail_the_run_with_their_own_code(tmp_path):
+    # Only the offline rule checks run: SC3's live scenarios are left out, so it holds in part.
+    proc = run_suite(tmp_path / "r", "-m", "rules", "--require-criteria", "SC3", timeout=300)
+    assert proc.returncode == 10, proc.stdout[-3000:]
+    assert "required criteria that do not hold: SC3 holds in part" in proc.stdout
+    junit = ET.parse(tmp_path / "r" / "junit.xml").getroot().find("testsuite")
+    assert junit.get("name") == "odin-phase3-acceptance"
+    properties = {p.get("name"): p.get("value") for p in junit.iter("property")}
+    assert properties["target"] == "local" and len(properties["manifests sha256"]) == 64
+    assert properties["criteria"], "each test names the criteria it proves"
