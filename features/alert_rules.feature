@@ -1,3 +1,4 @@
+@offline
 Feature: Alert rule validation
   The rules and the routing configuration are accepted by their own tools, and every alert
   of the plan fires at its threshold once its hold has passed: not a moment before, and

@@ -1,4 +1,4 @@
-@manifests
+@manifests @offline
 Feature: How the manifests deploy the stack
   The plan's manifests carry deployment defects that a run does not show on every target
   (field notes §5). Each is checked in the manifests themselves, so putting one back fails

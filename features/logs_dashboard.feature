@@ -10,7 +10,7 @@ Feature: Logs dashboard
       | Monitoring Namespace Logs | logs | {namespace="monitoring"}                         |
       | Log Rate by Pod           | stat | sum(rate({namespace="monitoring"}[5m])) by (pod) |
 
-  @dashboard
+  @dashboard @offline
   Scenario: The manifests provision the plan's logs dashboard
     Then the dashboard in the manifests has exactly these panels and queries
 

@@ -111,7 +111,7 @@ def test_the_24_hour_criterion_holds_only_for_a_24_hour_soak():
 
 
 def test_an_offline_lint_never_credits_a_criterion_of_a_running_component():
-    lint = ScenarioResult("Loki is not killed while it recovers", "passed", frozenset({"loki_health", "manifests"}))
+    lint = ScenarioResult("Loki is not killed while it recovers", "passed", frozenset({"loki_health", "offline"}))
     assert judge(L1, [lint]).status == "not covered", "a manifest lint proves no Loki was deployed"
 
 
