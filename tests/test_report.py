@@ -146,3 +146,10 @@ def test_the_job_summary_is_the_criteria_table_in_markdown():
     text = markdown(verdicts_json(EvidenceLog(), record))
     assert "**INCOMPLETE: the run ended early (interrupted)**" in text
     assert "| SC4 | AlertManager routes alerts correctly | – not covered |" in text
+
+
+def test_steps_after_the_failed_one_read_as_not_run():
+    from fixtures.report import steps_html
+
+    out = steps_html([("Given", "a stack", False), ("Then", "it fires", True), ("And", "it resolves", True)])
+    assert "✔ <b>Given</b>" in out and "✘ <b>Then</b>" in out and "○ <b>And</b> it resolves" in out
