@@ -5,20 +5,24 @@ VENV := .venv
 DEPS := $(VENV)/.deps-installed
 PYTEST_ARGS ?=
 
-.PHONY: acceptance test quick lint provision clean
+.PHONY: acceptance test quick lint provision lock clean
 
-$(DEPS): requirements.txt
+# The locked, hashed dependencies (pip refuses a file whose hash differs), then the suite
+# itself, editable and without build isolation (its build backend comes from the lock too),
+# so pytest loads it through its entry point.
+$(DEPS): requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || \
 	  { echo "error: $(PYTHON) is not Python 3.11 or newer: install it, or run make PYTHON=python3.11"; exit 1; }
 	@$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || \
 	  { echo "error: $(PYTHON) cannot create a virtual environment (no ensurepip): apt-get install python3-venv"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $(DEPS)
 
 ## acceptance: the Phase-3 acceptance suite on the local target; writes reports/
 acceptance: $(DEPS)
-	$(VENV)/bin/pytest features $(PYTEST_ARGS)
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 ## test: lint and the project's own tests (they include a full local acceptance run)
 test: $(DEPS) lint
@@ -33,7 +37,12 @@ lint: $(DEPS)
 
 ## provision: fetch/build the pinned components into the cache ahead of a run
 provision: $(DEPS)
-	$(VENV)/bin/python -m fixtures.provision
+	$(VENV)/bin/python -m odin_acceptance.provisioning
+
+## lock: regenerate requirements.lock from pyproject.toml (after changing a pin there)
+lock: $(DEPS)
+	$(VENV)/bin/pip-compile --quiet --extra dev --all-build-deps --generate-hashes --strip-extras --allow-unsafe \
+	  --no-emit-find-links --no-emit-index-url --output-file requirements.lock pyproject.toml
 
 clean:
 	rm -rf $(VENV) reports

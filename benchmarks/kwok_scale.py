@@ -2,13 +2,13 @@
 
     .venv/bin/python -m benchmarks.kwok_scale [--nodes 10,100,1000]
 
-For each size: a fresh control plane (fixtures.kube_control_plane) with that many
+For each size: a fresh control plane (odin_acceptance.targets.kube_control_plane) with that many
 simulated nodes (one of them the tainted control plane), the kwok overlay applied so the
 real DaemonSet controller puts a Promtail and a node-exporter on every node, then one
-per-node check (fixtures.cluster_checks.promtail_per_node, what the scenario runs) and
+per-node check (odin_acceptance.verdicts.cluster_checks.promtail_per_node, what the scenario runs) and
 one diagnostics collection (what a failing scenario attaches to the report). Each is
 timed, and its API requests are counted by the kubernetes client's own hook
-(fixtures.kube_api.CountingApiClient): the checks must make a fixed number of list
+(odin_acceptance.clients.kube_api.CountingApiClient): the checks must make a fixed number of list
 calls, not one per node. Results go to reports/kwok-scale.json. A benchmark: it asserts
 nothing and never runs in CI.
 """
@@ -23,13 +23,15 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from fixtures import cluster_checks, manifests, provision
-from fixtures.cluster_diagnostics import cluster_diagnostics
-from fixtures.kube_control_plane import ControlPlane, cluster_nodes
-from fixtures.kubectl import Kubectl
-from fixtures.polling import Poll, eventually
-from fixtures.targets.overlay import ROLLOUTS
-from fixtures.versions import CONTROL_PLANE
+from odin_acceptance.clients.kubectl import Kubectl
+from odin_acceptance.core.polling import Poll, eventually
+from odin_acceptance.provisioning import components
+from odin_acceptance.provisioning.versions import CONTROL_PLANE
+from odin_acceptance.stack_config import manifests
+from odin_acceptance.targets.cluster_diagnostics import cluster_diagnostics
+from odin_acceptance.targets.kube_control_plane import ControlPlane, cluster_nodes
+from odin_acceptance.targets.overlay import ROLLOUTS
+from odin_acceptance.verdicts import cluster_checks
 
 NAMESPACE = "monitoring"
 
@@ -89,11 +91,11 @@ def main() -> None:
     parser.add_argument("--nodes", default="10,100,1000")
     parser.add_argument("--output", default="reports/kwok-scale.json")
     args = parser.parse_args()
-    tools = provision.ensure_all(lambda m: print(m, flush=True), CONTROL_PLANE)
+    tools = components.ensure_all(lambda m: print(m, flush=True), CONTROL_PLANE)
     results = []
     with tempfile.TemporaryDirectory(prefix="odin-kwok-scale-") as tmp:
         workdir = Path(tmp)
-        overlay_dir = manifests.overlay_on(manifests.ROOT / "overlays" / "kwok", manifests.BASE, workdir)
+        overlay_dir = manifests.overlay_on(manifests.OVERLAYS / "kwok", manifests.BASE, workdir)
         overlay = Kubectl(None, NAMESPACE, binary=str(tools["kubectl"])).kustomize(overlay_dir)
         for count in (int(n) for n in args.nodes.split(",")):
             result = one_size(tools, count, overlay, workdir)

@@ -4,7 +4,7 @@ carries with zero loss on this machine.
     .venv/bin/python -m benchmarks.log_throughput [--rates 500,1000,2000,4000] [--seconds 20]
         [--component loki=PATH --component promtail=PATH]
 
-Loki and Promtail are never fetched (AGPL): supply them as for the suite (fixtures.supplied).
+Loki and Promtail are never fetched (AGPL): supply them as for the suite (odin_acceptance.provisioning.supplied).
 
 Each step writes for --seconds at one rate, spread over four workloads, then accounts for
 every line. The figure is the highest rate whose lines all arrived; it is written to
@@ -18,13 +18,14 @@ import json
 import time
 from pathlib import Path
 
-from fixtures import manifests, provision, supplied
-from fixtures.logs import LogPipeline
-from fixtures.loss import account_all
-from fixtures.polling import Poll, eventually
-from fixtures.targets.base import TargetOptions
-from fixtures.targets.local import LocalTarget
-from fixtures.timing import PROFILES
+from odin_acceptance.core.polling import Poll, eventually
+from odin_acceptance.core.timing_profiles import PROFILES
+from odin_acceptance.pipelines.log_path import LogPipeline
+from odin_acceptance.provisioning import components, supplied
+from odin_acceptance.stack_config import manifests
+from odin_acceptance.targets.base import TargetOptions
+from odin_acceptance.targets.local import LocalTarget
+from odin_acceptance.verdicts.line_accounting import account_all
 
 WORKLOADS = 4
 
@@ -74,7 +75,7 @@ def main() -> None:
     if found.reason_missing({"loki"}):
         raise SystemExit(f"error: {found.reason_missing({'loki'})}")
     options = TargetOptions(profile=PROFILES["fast"], manifest_dir=manifests.BASE)
-    target = LocalTarget(options=options, tools={**provision.ensure_all(), **found.paths})
+    target = LocalTarget(options=options, tools={**components.ensure_all(), **found.paths})
     results = []
     try:
         target.start()

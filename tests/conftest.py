@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from fixtures import manifests, provision, supplied
-from fixtures.versions import COMPONENTS, CONTROL_PLANE
+from odin_acceptance.provisioning import components, supplied
+from odin_acceptance.provisioning.versions import COMPONENTS, CONTROL_PLANE
+from odin_acceptance.stack_config import manifests
 
 
 @pytest.fixture(scope="session")
@@ -21,7 +22,7 @@ def provisioned(pytestconfig: pytest.Config) -> None:
         with capture.global_and_fixture_disabled():
             print(message, flush=True)
 
-    provision.ensure_all(say, COMPONENTS + CONTROL_PLANE)
+    components.ensure_all(say, COMPONENTS + CONTROL_PLANE)
 
 
 @pytest.fixture(scope="session")

@@ -12,13 +12,13 @@ REPO = Path(__file__).resolve().parent.parent
 def run_suite(
     out: Path, *args: str, manifest_dir: Path | None = None, timeout: float = 1800, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """`pytest features *args` in a subprocess, its reports under `out`."""
+    """`pytest odin_acceptance/features *args` in a subprocess, its reports under `out`."""
     out.mkdir(parents=True, exist_ok=True)
     cmd = [
         sys.executable,
         "-m",
         "pytest",
-        "features",
+        "odin_acceptance/features",
         f"--html={out / 'acceptance.html'}",
         f"--junitxml={out / 'junit.xml'}",
         f"--cucumberjson={out / 'cucumber.json'}",

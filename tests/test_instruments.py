@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 import requests
 
-from fixtures.instrument_clients import FakeDcgmClient, WebhookReceiverClient
-from fixtures.polling import eventually
-from fixtures.processes import ProcessGroup, free_port
-from fixtures.provision import ensure
-from fixtures.versions import PROMETHEUS
+from odin_acceptance.clients.instrument_clients import FakeDcgmClient, WebhookReceiverClient
+from odin_acceptance.core.polling import eventually
+from odin_acceptance.provisioning.components import ensure
+from odin_acceptance.provisioning.versions import PROMETHEUS
+from odin_acceptance.targets.processes import ProcessGroup, free_port
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -22,7 +22,8 @@ def running(tmp_path):
 
     def start(module):
         address = f"127.0.0.1:{free_port()}"
-        proc = group.start(module, [sys.executable, "-m", f"instruments.{module}", "--listen", address], cwd=REPO)
+        argv = [sys.executable, "-m", f"odin_acceptance.instruments.{module}", "--listen", address]
+        proc = group.start(module, argv, cwd=REPO)
         return proc, f"http://{address}"
 
     yield start

@@ -15,8 +15,8 @@ import pytest
 import yaml
 from kubernetes.client.exceptions import ApiException
 
-from fixtures.kube_api import KubeApi
-from fixtures.polling import Poll, WaitTimeout, eventually
+from odin_acceptance.clients.kube_api import KubeApi
+from odin_acceptance.core.polling import Poll, WaitTimeout, eventually
 from tests.scripted_server import NOT_FOUND, ScriptedServer, serving
 
 NODE_LIST = {"kind": "NodeList", "apiVersion": "v1", "items": [{"metadata": {"name": "odin-worker"}}]}

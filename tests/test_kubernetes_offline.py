@@ -11,14 +11,17 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from fixtures import cluster_checks, cluster_diagnostics, config_check, manifests, supplied
-from fixtures.kubectl import Kubectl, KubectlError, PortForward
-from fixtures.provision import ensure
-from fixtures.targets import TargetError, overlay
-from fixtures.targets import kubernetes as kube
-from fixtures.versions import ALERTMANAGER, PROMETHEUS
+from odin_acceptance.clients.kubectl import Kubectl, KubectlError, PortForward
+from odin_acceptance.offline import config_tools
+from odin_acceptance.provisioning import supplied
+from odin_acceptance.provisioning.components import ensure
+from odin_acceptance.provisioning.versions import ALERTMANAGER, PROMETHEUS
+from odin_acceptance.stack_config import manifests
+from odin_acceptance.targets import TargetError, cluster_diagnostics, overlay
+from odin_acceptance.targets import kubernetes as kube
+from odin_acceptance.verdicts import cluster_checks
 
-OVERLAYS = manifests.ROOT / "overlays"
+OVERLAYS = manifests.OVERLAYS
 needs_kubectl = pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
 
 
@@ -74,9 +77,9 @@ def _embedded(objects, tmp_path, *names):
 def test_embedded_alerting_configs_pass_their_own_tools(objects, tmp_path):
     tools = {**ensure(PROMETHEUS), **ensure(ALERTMANAGER)}
     configs = _embedded(objects, tmp_path, "alert-rules.yml", "prometheus.yml", "alertmanager.yml")
-    config_check.check_rules(tools["promtool"], configs / "alert-rules.yml")
-    config_check.check_prometheus(tools["promtool"], configs / "prometheus.yml")
-    config_check.check_alertmanager(tools["amtool"], configs / "alertmanager.yml")
+    config_tools.check_rules(tools["promtool"], configs / "alert-rules.yml")
+    config_tools.check_prometheus(tools["promtool"], configs / "prometheus.yml")
+    config_tools.check_alertmanager(tools["amtool"], configs / "alertmanager.yml")
 
 
 def test_embedded_log_configs_pass_the_supplied_programs(objects, tmp_path):
@@ -84,8 +87,8 @@ def test_embedded_log_configs_pass_the_supplied_programs(objects, tmp_path):
     if found.reason_missing({"loki"}):
         pytest.skip(found.reason_missing({"loki"}))
     configs = _embedded(objects, tmp_path, "loki.yaml", "promtail.yaml")
-    config_check.check_loki(found.paths["loki"], configs / "loki.yaml")
-    config_check.check_promtail(found.paths["promtail"], configs / "promtail.yaml")
+    config_tools.check_loki(found.paths["loki"], configs / "loki.yaml")
+    config_tools.check_promtail(found.paths["promtail"], configs / "promtail.yaml")
 
 
 @needs_kubectl

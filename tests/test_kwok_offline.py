@@ -9,14 +9,15 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from fixtures import manifests, render, supplied
-from fixtures.kube_control_plane import CONTROL_PLANE_TAINT, cluster_nodes, port_forward_config
-from fixtures.kubectl import Kubectl
-from fixtures.provision import staging_replaces, wrapper_gomod
-from fixtures.targets import NAMES, skip_reason, target_class
-from fixtures.targets.base import POD_DISCOVERY, REAL_CONTAINERS
-from fixtures.targets.kubernetes import ClusterTarget, simulated_nodes
-from fixtures.versions import KUBERNETES, GoWrapperModule
+from odin_acceptance.clients.kubectl import Kubectl
+from odin_acceptance.provisioning import supplied
+from odin_acceptance.provisioning.components import staging_replaces, wrapper_gomod
+from odin_acceptance.provisioning.versions import KUBERNETES, GoWrapperModule
+from odin_acceptance.stack_config import manifests, render
+from odin_acceptance.targets import NAMES, skip_reason, target_class
+from odin_acceptance.targets.base import POD_DISCOVERY, REAL_CONTAINERS
+from odin_acceptance.targets.kube_control_plane import CONTROL_PLANE_TAINT, cluster_nodes, port_forward_config
+from odin_acceptance.targets.kubernetes import ClusterTarget, simulated_nodes
 
 GOMOD = """module k8s.io/kubernetes
 
@@ -138,7 +139,7 @@ def test_overlay_builds_on_the_manifests_under_test(tmp_path):
     daemonset.write_text(
         daemonset.read_text().replace("    app: promtail\n", "    app: promtail\n    changed: 'yes'\n", 1)
     )
-    overlay = manifests.overlay_on(manifests.ROOT / "overlays" / "kwok", base, tmp_path / "work")
+    overlay = manifests.overlay_on(manifests.OVERLAYS / "kwok", base, tmp_path / "work")
     objects = list(yaml.safe_load_all(Kubectl(None, "monitoring").kustomize(overlay)))
     promtail = next(o for o in objects if o and o["kind"] == "DaemonSet" and o["metadata"]["name"] == "promtail")
     assert promtail["metadata"].get("labels", {}).get("changed") == "yes"
@@ -146,7 +147,7 @@ def test_overlay_builds_on_the_manifests_under_test(tmp_path):
 
 
 def test_kwok_port_map_covers_every_component_the_suite_forwards():
-    from fixtures.targets.overlay import FORWARDS
+    from odin_acceptance.targets.overlay import FORWARDS
 
     assert set(FORWARDS) <= set(render.CLUSTER_SERVICES)
 
@@ -154,7 +155,7 @@ def test_kwok_port_map_covers_every_component_the_suite_forwards():
 def test_openssl_makes_a_ca_the_api_server_accepts(tmp_path):
     if shutil.which("openssl") is None:
         pytest.skip("openssl is not installed")
-    from fixtures.kube_control_plane import make_certificates
+    from odin_acceptance.targets.kube_control_plane import make_certificates
 
     make_certificates(tmp_path)
     out = subprocess.run(
@@ -175,9 +176,7 @@ def _size(quantity: str) -> int:
 def test_kwok_volumes_are_bound_by_the_scheduler_alone_each_to_one_claim():
     """No race between the volume controller and the scheduler (the cause of a stalled loki
     rollout): a first-consumer class, no pre-bound volume, and sizes that fit one claim each."""
-    objects = [
-        o for o in yaml.safe_load_all(Kubectl(None, "monitoring").kustomize(manifests.ROOT / "overlays" / "kwok")) if o
-    ]
+    objects = [o for o in yaml.safe_load_all(Kubectl(None, "monitoring").kustomize(manifests.OVERLAYS / "kwok")) if o]
     [storage_class] = [o for o in objects if o["kind"] == "StorageClass"]
     assert storage_class["volumeBindingMode"] == "WaitForFirstConsumer"
     assert storage_class["metadata"]["annotations"]["storageclass.kubernetes.io/is-default-class"] == "true"

@@ -16,14 +16,14 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from fixtures import loss
-from fixtures.local_pods import cri_line, parse_cri_line
-from fixtures.log_search import SEARCHES, Corpus, run_search
-from fixtures.logs import Summary, percentile, sequence_numbers_of
-from fixtures.loki_api import LokiApi
-from fixtures.metrics_text import metric_sum
-from fixtures.promtail_reread import READ_LINES, Reread, file_of, read_twice
-from fixtures.targets.base import Workload
+from odin_acceptance.clients.loki_api import LokiApi
+from odin_acceptance.clients.metrics_text import metric_sum
+from odin_acceptance.core.workloads import Workload
+from odin_acceptance.pipelines.log_path import Summary, percentile, sequence_numbers_of
+from odin_acceptance.pipelines.log_searches import SEARCHES, Corpus, run_search
+from odin_acceptance.pipelines.promtail_reread import READ_LINES, Reread, file_of, read_twice
+from odin_acceptance.targets.local_pods import cri_line, parse_cri_line
+from odin_acceptance.verdicts import line_accounting
 
 DATA = Path(__file__).parent / "data" / "loki"
 WORKLOAD = Workload("odin-test-1a2b3c4d", "soak-0-1a2b3c4d", "app")
@@ -76,9 +76,9 @@ def paged(response: dict) -> Handler:
 def test_loss_accounting_classifies_missing_duplicate_and_out_of_order(loki, monkeypatch):
     api, routes, asked = loki
     # The recording's timestamps are fixed; the checker asks for the last `since` seconds of now.
-    monkeypatch.setattr(loss.time, "time", lambda: 1764756000.5)
+    monkeypatch.setattr(line_accounting.time, "time", lambda: 1764756000.5)
     routes["/loki/api/v1/query_range"] = paged(recorded("query_range_streams.json"))
-    got = loss.account(api, WORKLOAD, expected=9, since=60)
+    got = line_accounting.account(api, WORKLOAD, expected=9, since=60)
     assert got.missing == (4, 9), "seq 4 and 9 never arrived"
     assert (got.received, got.duplicates, got.out_of_order) == (7, 1, 1)
     assert len(asked) == 2, "missing lines are asked for once more (stragglers) before they count"
@@ -87,10 +87,10 @@ def test_loss_accounting_classifies_missing_duplicate_and_out_of_order(loki, mon
 
 def test_loss_accounting_pages_forward_through_time(loki, monkeypatch):
     api, routes, asked = loki
-    monkeypatch.setattr(loss.time, "time", lambda: 1764756000.5)
-    monkeypatch.setattr(loss, "PAGE", 3)
+    monkeypatch.setattr(line_accounting.time, "time", lambda: 1764756000.5)
+    monkeypatch.setattr(line_accounting, "PAGE", 3)
     routes["/loki/api/v1/query_range"] = paged(recorded("query_range_streams.json"))
-    assert loss.read_sequences(api, WORKLOAD, since=60) == [1, 2, 3, 6, 5, 7, 7, 8]
+    assert line_accounting.read_sequences(api, WORKLOAD, since=60) == [1, 2, 3, 6, 5, 7, 7, 8]
     starts = [int(a["start"]) for a in asked]
     assert starts[1] == 1764756000100000001, "the next page starts just after the last entry seen"
     assert len(asked) == 3
@@ -98,21 +98,21 @@ def test_loss_accounting_pages_forward_through_time(loki, monkeypatch):
 
 def test_a_straggler_found_on_the_second_read_is_not_missing(loki, monkeypatch):
     api, routes, _ = loki
-    monkeypatch.setattr(loss.time, "time", lambda: 1764756000.5)
+    monkeypatch.setattr(line_accounting.time, "time", lambda: 1764756000.5)
     full = recorded("query_range_streams.json")
     first = copy.deepcopy(full)
     first["data"]["result"][0]["values"] = first["data"]["result"][0]["values"][:-1]  # seq 8 not yet there
     answers = iter([first, full])
     routes["/loki/api/v1/query_range"] = lambda path, params: next(answers)
-    got = loss.account(api, WORKLOAD, expected=8, since=60)
+    got = line_accounting.account(api, WORKLOAD, expected=8, since=60)
     assert got.missing == (4,)
 
 
 def test_loss_report_describes_each_stream_with_losses():
-    report = loss.LossReport(
+    report = line_accounting.LossReport(
         [
-            loss.StreamAccount(WORKLOAD, 9, 7, (4, 9), 1, 1),
-            loss.StreamAccount(Workload("n", "clean", "app"), 5, 5, (), 0, 0),
+            line_accounting.StreamAccount(WORKLOAD, 9, 7, (4, 9), 1, 1),
+            line_accounting.StreamAccount(Workload("n", "clean", "app"), 5, 5, (), 0, 0),
         ]
     )
     assert (report.expected, report.received, report.missing, report.duplicates) == (14, 12, 2, 1)

@@ -4,8 +4,8 @@ import subprocess
 import pytest
 import yaml
 
-from fixtures import manifests
-from fixtures.versions import COMPONENTS, PYTHON_IMAGE, SUPPLIED
+from odin_acceptance.provisioning.versions import COMPONENTS, PYTHON_IMAGE, SUPPLIED
+from odin_acceptance.stack_config import manifests
 
 
 def _key(obj):
@@ -38,7 +38,9 @@ def test_every_image_is_pinned_to_the_suite_versions():
     assert images, "no workload found in the manifests"
     for workload, image in images:
         assert ":" in image.rsplit("/", 1)[-1] and not image.endswith(":latest"), f"{workload}: unpinned {image}"
-        assert image in allowed, f"{workload}: {image} is not a version pinned in fixtures/versions.py"
+        assert image in allowed, (
+            f"{workload}: {image} is not a version pinned in odin_acceptance/provisioning/versions.py"
+        )
 
 
 def test_missing_generator_file_names_the_file(tmp_path):
@@ -48,6 +50,6 @@ def test_missing_generator_file_names_the_file(tmp_path):
 
 
 def test_differences_from_the_plan_are_written_down():
-    text = (manifests.ROOT / "DIFFERENCES.md").read_text()
+    text = (manifests.BASE.parent / "DIFFERENCES.md").read_text()
     for n in range(1, 23):
         assert f"\n| D{n} " in text, f"D{n} has no row (catching scenario or reason) in manifests/DIFFERENCES.md"

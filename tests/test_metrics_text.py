@@ -1,4 +1,4 @@
-from fixtures.metrics_text import metric_sum
+from odin_acceptance.clients.metrics_text import metric_sum
 
 TEXT = """# HELP promtail_request_duration_seconds Duration of send requests.
 # TYPE promtail_request_duration_seconds histogram

@@ -2,7 +2,7 @@ import time
 
 import pytest
 
-from fixtures.polling import Poll, WaitTimeout, eventually, holds_for
+from odin_acceptance.core.polling import Poll, WaitTimeout, eventually, holds_for
 
 
 def test_eventually_returns_first_success():
@@ -68,8 +68,8 @@ def test_holds_for_lasts_the_window():
 
 
 def test_a_broken_link_the_wait_needs_ends_it_at_once_with_the_cause():
-    from fixtures.links import ALERTS, LOGS
-    from fixtures.polling import StackBroken, unwatch_links, watch_links
+    from odin_acceptance.clients.links import ALERTS, LOGS
+    from odin_acceptance.core.polling import StackBroken, unwatch_links, watch_links
 
     def check() -> dict[str, str]:
         return {ALERTS: "3 alert batches Prometheus failed to send since the stack started"}
@@ -91,7 +91,7 @@ def test_a_broken_link_the_wait_needs_ends_it_at_once_with_the_cause():
 
 
 def test_link_watch_counts_failures_since_the_baseline_and_spares_what_was_stopped_on_purpose():
-    from fixtures.links import ALERTS, NOTIFICATIONS, LinkWatch, scrapes
+    from odin_acceptance.clients.links import ALERTS, NOTIFICATIONS, LinkWatch, scrapes
 
     errors = {"n": 2}
     exited: dict[str, str] = {}
@@ -123,7 +123,7 @@ def test_link_watch_counts_failures_since_the_baseline_and_spares_what_was_stopp
 
 
 def test_a_scrape_from_before_a_restart_does_not_break_the_link():
-    from fixtures.links import LinkWatch, scrapes
+    from odin_acceptance.clients.links import LinkWatch, scrapes
 
     target = {"labels": {"job": "node-exporter"}, "health": "down", "scrapeUrl": "http://127.0.0.1:1/metrics"}
     watch = LinkWatch({}, lambda: [target], dict)

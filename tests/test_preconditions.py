@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from fixtures import provision
-from fixtures.versions import ALERTMANAGER, PROMETHEUS
+from odin_acceptance.provisioning import components
+from odin_acceptance.provisioning.versions import ALERTMANAGER, PROMETHEUS
 from tests.suite_runs import run_suite
 
 REPO = Path(__file__).resolve().parent.parent
@@ -33,8 +33,8 @@ def test_an_old_go_is_named_with_the_version_the_module_needs(tmp_path, monkeypa
     )
     monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}:/usr/bin:/bin")
     monkeypatch.setenv("ODIN_CACHE_DIR", str(tmp_path / "cache"))
-    with pytest.raises(provision.GoTooOld) as caught:
-        provision.ensure(ALERTMANAGER, progress=lambda m: None)
+    with pytest.raises(components.GoTooOld) as caught:
+        components.ensure(ALERTMANAGER, progress=lambda m: None)
     message = str(caught.value)
     assert "\n" not in message
     assert "github.com/prometheus/alertmanager@v0.25.0 needs Go >= 1.24.0, and `go` on PATH is go1.20.3" in message
@@ -47,8 +47,8 @@ def test_a_distribution_build_on_path_is_not_used_and_the_run_says_so(tmp_path, 
         script(tmp_path, exe, f'echo "{exe}, version {PROMETHEUS.version}+ds (branch: debian/sid)"\n')
     monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
     said: list[str] = []
-    found = provision.ensure(PROMETHEUS, progress=said.append)
-    assert found["promtool"] == provision.component_dir(PROMETHEUS) / "bin" / "promtool"
+    found = components.ensure(PROMETHEUS, progress=said.append)
+    assert found["promtool"] == components.component_dir(PROMETHEUS) / "bin" / "promtool"
     assert any(f"{tmp_path}/prometheus reports" in m and "not the upstream 2.42.0 build" in m for m in said), said
 
 

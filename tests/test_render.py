@@ -1,8 +1,8 @@
 import pytest
 import yaml
 
-from fixtures import manifests, render
-from fixtures.timing import PROFILES
+from odin_acceptance.core.timing_profiles import PROFILES
+from odin_acceptance.stack_config import manifests, render
 
 LOCAL = {name: f"127.0.0.1:{20000 + i}" for i, name in enumerate(render.CLUSTER_SERVICES)}
 FAST = PROFILES["fast"]

@@ -2,9 +2,17 @@
 
 from pathlib import Path
 
-from fixtures.criteria import CRITERION_TAGS, DELIVERABLES, NOT_RUN, SUCCESS_CRITERIA, RunRecord, ScenarioResult, judge
-from fixtures.evidence import EvidenceLog
-from fixtures.report import diagnostics_html, summary_html, unmet, verdicts_json
+from odin_acceptance.core.evidence import EvidenceLog
+from odin_acceptance.reporting.html import diagnostics_html, summary_html, unmet, verdicts_json
+from odin_acceptance.verdicts.criteria import (
+    CRITERION_TAGS,
+    DELIVERABLES,
+    NOT_RUN,
+    SUCCESS_CRITERIA,
+    RunRecord,
+    ScenarioResult,
+    judge,
+)
 from tests.report_screenshot import ink, screenshot
 
 SC2 = next(c for c in SUCCESS_CRITERIA if c.ident == "SC2")
@@ -79,7 +87,7 @@ def test_a_measurement_outside_its_bound_fails_with_the_criterions_words_and_sta
 def test_a_failure_is_reported_even_where_pytest_html_is_not_loaded(monkeypatch):
     import sys
 
-    from fixtures.plugin.reporting import report_extras
+    from odin_acceptance.plugin.report_hooks import report_extras
 
     monkeypatch.setitem(sys.modules, "pytest_html", None)  # `import pytest_html` now raises ImportError
     log = EvidenceLog()
@@ -132,7 +140,7 @@ def test_required_criteria_that_do_not_hold_are_named():
 
 
 def test_no_feature_credits_a_criterion_for_all_its_scenarios():
-    for feature in sorted((Path(__file__).resolve().parent.parent / "features").glob("*.feature")):
+    for feature in sorted((Path(__file__).resolve().parent.parent / "odin_acceptance" / "features").glob("*.feature")):
         head = feature.read_text().split("Feature:")[0]
         assert not {t for t in CRITERION_TAGS if f"@{t}" in head.split()}, (
             f"{feature.name}: criterion tags on the feature"
@@ -140,7 +148,7 @@ def test_no_feature_credits_a_criterion_for_all_its_scenarios():
 
 
 def test_the_job_summary_is_the_criteria_table_in_markdown():
-    from fixtures.job_summary import markdown
+    from odin_acceptance.reporting.job_summary import markdown
 
     record = RunRecord((ScenarioResult("a", NOT_RUN, frozenset({"sc4"})),), ended_early="interrupted")
     text = markdown(verdicts_json(EvidenceLog(), record))
@@ -149,7 +157,7 @@ def test_the_job_summary_is_the_criteria_table_in_markdown():
 
 
 def test_steps_after_the_failed_one_read_as_not_run():
-    from fixtures.report import steps_html
+    from odin_acceptance.reporting.html import steps_html
 
     out = steps_html([("Given", "a stack", False), ("Then", "it fires", True), ("And", "it resolves", True)])
     assert "✔ <b>Given</b>" in out and "✘ <b>Then</b>" in out and "○ <b>And</b> it resolves" in out

@@ -1,4 +1,4 @@
-"""One run's share of a shared cluster (fixtures.targets.run_scope), checked on the rendered
+"""One run's share of a shared cluster (odin_acceptance.targets.run_scope), checked on the rendered
 cluster overlay: its own namespace and cluster-wide names, its label on everything, Promtail
 and the logs dashboard scoped to it, and nothing deleted that is not labelled with it."""
 
@@ -12,12 +12,12 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from fixtures import manifests
-from fixtures.targets.base import KEEP_RESOURCES
-from fixtures.targets.kubernetes import KindTarget, keeps_resources
-from fixtures.targets.overlay import OverlayDeployment, for_profile
-from fixtures.targets.run_scope import MANAGED_BY, RUN_LABEL, RUN_META_LABEL, RunScope
-from fixtures.timing import PROFILES
+from odin_acceptance.core.timing_profiles import PROFILES
+from odin_acceptance.stack_config import manifests
+from odin_acceptance.targets.base import KEEP_RESOURCES
+from odin_acceptance.targets.kubernetes import KindTarget, keeps_resources
+from odin_acceptance.targets.overlay import OverlayDeployment, for_profile
+from odin_acceptance.targets.run_scope import MANAGED_BY, RUN_LABEL, RUN_META_LABEL, RunScope
 
 pytestmark = pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
 
@@ -25,7 +25,7 @@ pytestmark = pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl
 @pytest.fixture(scope="module")
 def cluster_overlay() -> list[dict]:
     out = subprocess.run(
-        ["kubectl", "kustomize", str(manifests.ROOT / "overlays" / "cluster")],
+        ["kubectl", "kustomize", str(manifests.OVERLAYS / "cluster")],
         capture_output=True,
         text=True,
         check=True,
@@ -115,7 +115,7 @@ class _Cluster:
 
 def _deployment(api: _Cluster, scope: RunScope, applied: list[dict]) -> OverlayDeployment:
     deployment = OverlayDeployment(
-        overlay=manifests.ROOT / "overlays" / "cluster",
+        overlay=manifests.OVERLAYS / "cluster",
         manifest_dir=manifests.BASE,
         kubectl=_NoKubectl(),
         api=api,  # type: ignore[arg-type]

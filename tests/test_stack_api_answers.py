@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
-from fixtures.alertmanager_api import AlertmanagerApi
-from fixtures.http import ApiError, JsonApi
-from fixtures.log_loss import retry_budget
-from fixtures.loki_api import LokiApi
-from fixtures.polling import Poll, WaitTimeout, eventually
-from fixtures.prometheus_api import PrometheusApi
+from odin_acceptance.clients.alertmanager_api import AlertmanagerApi
+from odin_acceptance.clients.json_http import ApiError, JsonApi
+from odin_acceptance.clients.loki_api import LokiApi
+from odin_acceptance.clients.prometheus_api import PrometheusApi
+from odin_acceptance.core.polling import Poll, WaitTimeout, eventually
+from odin_acceptance.verdicts.log_loss import retry_budget
 from tests.scripted_server import serving
 
 FAST = Poll(interval=0.01, max_interval=0.05)

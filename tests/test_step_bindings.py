@@ -11,13 +11,13 @@ import pytest
 from pytest_bdd.parser import FeatureParser
 from pytest_bdd.steps import step_function_context_registry
 
-import conftest as suite_conftest
+from odin_acceptance import plugin as suite_plugin
 
-FEATURES = Path(__file__).resolve().parent.parent / "features"
+FEATURES = Path(__file__).resolve().parent.parent / "odin_acceptance" / "features"
 
 
 def _definitions():
-    for module in suite_conftest.pytest_plugins:
+    for module in suite_plugin.pytest_plugins:
         importlib.import_module(module)
     return list(step_function_context_registry.values())
 

@@ -1,5 +1,5 @@
 """The steps stay thin: a step parses its sentence, calls one fixture method and asserts
-with the criterion's words. Judging logic, types and fixtures live in fixtures/."""
+with the criterion's words. Judging logic, types and fixtures live in the layers below (odin_acceptance/)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-STEPS = sorted((Path(__file__).resolve().parent.parent / "steps").glob("*_steps.py"))
+STEPS = sorted((Path(__file__).resolve().parent.parent / "odin_acceptance" / "steps").glob("*_steps.py"))
 MAX_BODY_LINES = 12
 # A longer step says why in a comment that starts with this.
 EXCUSE = "# Longer than 12 lines:"
@@ -31,7 +31,7 @@ def test_no_step_body_is_longer_than_twelve_lines_without_saying_why(path: Path)
         body = lines[step.body[0].lineno - 1 : step.end_lineno]
         if len(body) > MAX_BODY_LINES and not any(line.strip().startswith(EXCUSE) for line in body):
             too_long.append(f"{step.name} ({len(body)} lines)")
-    assert not too_long, f"steps to thin out (move the judging into fixtures/): {too_long}"
+    assert not too_long, f"steps to thin out (move the judging into the layers below): {too_long}"
 
 
 @pytest.mark.parametrize("path", STEPS, ids=lambda p: p.name)
@@ -50,5 +50,5 @@ def test_step_modules_hold_no_types_no_fixtures_and_import_no_other_step_module(
         if isinstance(n, ast.ImportFrom) and n.module and n.module.split(".")[0] == "steps"
     ]
     assert not (classes or fixtures or imports), (
-        f"classes {classes}, fixtures {fixtures}, step imports {imports}: these belong in fixtures/"
+        f"classes {classes}, fixtures {fixtures}, step imports {imports}: these belong in the layers below"
     )

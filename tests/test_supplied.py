@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from fixtures import supplied
-from fixtures.versions import (
+from odin_acceptance.provisioning import supplied
+from odin_acceptance.provisioning.versions import (
     ACTIONLINT,
     COMPONENTS,
     CONTROL_PLANE,

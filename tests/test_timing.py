@@ -1,7 +1,7 @@
 import pytest
 
-from fixtures.phrases import quoted_list, seconds
-from fixtures.timing import PROFILES, delivery_window, format_duration, parse_duration
+from odin_acceptance.core.phrases import quoted_list, seconds
+from odin_acceptance.core.timing_profiles import PROFILES, delivery_window, format_duration, parse_duration
 
 
 @pytest.mark.parametrize(

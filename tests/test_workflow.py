@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from fixtures.provision import ensure
-from fixtures.versions import ACTIONLINT
+from odin_acceptance.provisioning.components import ensure
+from odin_acceptance.provisioning.versions import ACTIONLINT
 
 WORKFLOW = Path(__file__).resolve().parent.parent / ".github" / "workflows" / "nightly-kind.yml"
 
@@ -22,11 +22,11 @@ def test_actionlint_finds_nothing():
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-# The venv's zizmor (requirements.txt), beside the Python that runs the tests.
+# The venv's zizmor (requirements.lock), beside the Python that runs the tests.
 ZIZMOR = shutil.which("zizmor", path=str(Path(sys.executable).parent))
 
 
-@pytest.mark.skipif(ZIZMOR is None, reason="zizmor is not installed (make's venv installs it from requirements.txt)")
+@pytest.mark.skipif(ZIZMOR is None, reason="zizmor is not installed (make's venv installs it from requirements.lock)")
 def test_zizmor_finds_nothing_even_pedantic():
     command = [str(ZIZMOR), "--offline", "--persona=pedantic", str(WORKFLOW)]
     proc = subprocess.run(command, capture_output=True, text=True, timeout=120)

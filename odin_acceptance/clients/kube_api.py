@@ -1,0 +1,244 @@
+"""What the suite reads from a Kubernetes API, through the `kubernetes` client.
+
+Answers come back as the API's own JSON (the shapes of `kubectl get -o json`), not as the
+client's model objects: the checks read a handful of fields, the diagnostics print them as
+they are, and deserialising a thousand Node models costs more than the request itself.
+
+Which errors mean "not yet" (429, 5xx, a refused or reset connection) and which are
+answers (every other 4xx) is decided in `odin_acceptance.core.polling.is_transient`, so a wait on
+cluster state rides out an API server that is busy or restarting.
+
+Writes stay with kubectl (`odin_acceptance.clients.kubectl`): the suite applies what kustomize renders,
+and a failed apply quotes a command that can be pasted into a terminal.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from kubernetes import client, config
+
+from odin_acceptance.core import timeouts
+
+Obj = dict[str, Any]
+# kind -> the AppsV1Api method suffix (read_namespaced_<…>, list_namespaced_<…>).
+WORKLOAD_KINDS = {"deployment": "deployment", "statefulset": "stateful_set", "daemonset": "daemon_set"}
+WORKLOAD_KIND_NAMES = {"deployment": "Deployment", "statefulset": "StatefulSet", "daemonset": "DaemonSet"}
+
+
+class CountingApiClient(client.ApiClient):
+    """An ApiClient that appends "GET /api/v1/nodes" for every request it sends: how the
+    scale benchmark counts API calls per check. `call_api` is the client's one way out."""
+
+    def __init__(self, configuration: client.Configuration, sent: list[str]) -> None:
+        super().__init__(configuration)
+        self.sent = sent
+
+    def call_api(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+        host = self.configuration.host
+        self.sent.append(f"{method} {url.removeprefix(host).split('?')[0]}")
+        return super().call_api(method, url, *args, **kwargs)
+
+
+@dataclass
+class KubeApi:
+    """One cluster (kubeconfig file and context, None for the defaults) seen from one namespace.
+
+    The kubeconfig is read at the first request: a kind target names its context before
+    the cluster exists.
+    """
+
+    kubeconfig: str | None
+    context: str | None
+    namespace: str
+    # When a list is given, every request sent is appended to it (CountingApiClient).
+    sent: list[str] | None = field(default=None, compare=False)
+    _shared: dict[str, client.ApiClient] = field(default_factory=dict, repr=False, compare=False)
+
+    def at(self, namespace: str) -> KubeApi:
+        """The same cluster, connection and counter, another namespace."""
+        return KubeApi(self.kubeconfig, self.context, namespace, self.sent, self._shared)
+
+    @property
+    def api_client(self) -> client.ApiClient:
+        if "client" not in self._shared:
+            configuration = client.Configuration()
+            config.load_kube_config(
+                config_file=self.kubeconfig, context=self.context, client_configuration=configuration
+            )
+            # Retrying is the waits' job (odin_acceptance.core.polling): a request fails once, quickly.
+            configuration.retries = False
+            self._shared["client"] = (
+                CountingApiClient(configuration, self.sent)
+                if self.sent is not None
+                else client.ApiClient(configuration)
+            )
+        return self._shared["client"]
+
+    @cached_property
+    def core(self) -> client.CoreV1Api:
+        return client.CoreV1Api(self.api_client)
+
+    @cached_property
+    def apps(self) -> client.AppsV1Api:
+        return client.AppsV1Api(self.api_client)
+
+    @cached_property
+    def discovery(self) -> client.DiscoveryV1Api:
+        return client.DiscoveryV1Api(self.api_client)
+
+    @cached_property
+    def authorization(self) -> client.AuthorizationV1Api:
+        return client.AuthorizationV1Api(self.api_client)
+
+    @cached_property
+    def rbac(self) -> client.RbacAuthorizationV1Api:
+        return client.RbacAuthorizationV1Api(self.api_client)
+
+    def _cluster_scoped(self, kind: str, verb: str) -> Any:
+        methods = {
+            "Namespace": (self.core, "namespace"),
+            "ClusterRole": (self.rbac, "cluster_role"),
+            "ClusterRoleBinding": (self.rbac, "cluster_role_binding"),
+        }
+        if kind not in methods:
+            raise ValueError(f"no cluster-scoped {kind} in this client (have {sorted(methods)})")
+        api, name = methods[kind]
+        return getattr(api, f"{verb}_{name}")
+
+    def _raw(self, method: Any, *args: Any, **kwargs: Any) -> bytes:
+        """The body of one request of a typed API method, undeserialised."""
+        return method(*args, _preload_content=False, _request_timeout=timeouts.KUBE_REQUEST, **kwargs).data
+
+    def _json(self, method: Any, *args: Any, **kwargs: Any) -> Any:
+        return json.loads(self._raw(method, *args, **kwargs))
+
+    # -- reads -------------------------------------------------------------------------
+
+    def server_version(self) -> str:
+        return client.VersionApi(self.api_client).get_code(_request_timeout=timeouts.KUBE_REQUEST).git_version
+
+    def ready(self) -> bool:
+        """The API server's /readyz says ok (it serves before its controllers are set up)."""
+        response = self.api_client.call_api(
+            "GET", f"{self.api_client.configuration.host}/readyz", _request_timeout=timeouts.KUBE_REQUEST
+        )
+        response.read()
+        return response.status == 200
+
+    def nodes(self) -> list[Obj]:
+        return self._json(self.core.list_node)["items"]
+
+    def pods(self, selector: str | None = None, *, all_namespaces: bool = False) -> list[Obj]:
+        if all_namespaces:
+            return self._json(self.core.list_pod_for_all_namespaces, label_selector=selector)["items"]
+        return self._json(self.core.list_namespaced_pod, self.namespace, label_selector=selector)["items"]
+
+    def pod(self, name: str) -> Obj:
+        return self._json(self.core.read_namespaced_pod, name, self.namespace)
+
+    def workload(self, kind: str, name: str) -> Obj:
+        """A Deployment, StatefulSet or DaemonSet by kind ("deployment", …) and name."""
+        read = getattr(self.apps, f"read_namespaced_{WORKLOAD_KINDS[kind]}")
+        return self._json(read, name, self.namespace)
+
+    def workloads(self) -> list[Obj]:
+        """Every Deployment, StatefulSet and DaemonSet of the namespace (three list calls)."""
+        out = []
+        for kind, method in WORKLOAD_KINDS.items():
+            listed = self._json(getattr(self.apps, f"list_namespaced_{method}"), self.namespace)["items"]
+            # A list's items carry no kind: name it, as kubectl does.
+            out += [{**item, "kind": WORKLOAD_KIND_NAMES[kind]} for item in listed]
+        return out
+
+    def services(self) -> list[Obj]:
+        return self._json(self.core.list_namespaced_service, self.namespace)["items"]
+
+    def endpoint_slices(self) -> list[Obj]:
+        return self._json(self.discovery.list_namespaced_endpoint_slice, self.namespace)["items"]
+
+    def events(self) -> list[Obj]:
+        return self._json(self.core.list_namespaced_event, self.namespace)["items"]
+
+    def configmap_data(self, name: str) -> dict[str, str]:
+        return self._json(self.core.read_namespaced_config_map, name, self.namespace).get("data") or {}
+
+    def pod_log(
+        self, pod: str, container: str | None = None, *, tail: int | None = None, timestamps: bool = False
+    ) -> str:
+        read = self.core.read_namespaced_pod_log
+        body = self._raw(read, pod, self.namespace, container=container, tail_lines=tail, timestamps=timestamps)
+        return body.decode(errors="replace")
+
+    def pod_proxy_get(self, pod: str, port: int, path: str) -> str:
+        """GET `path` of a pod's port through the API server's proxy (no port-forward per pod)."""
+        proxy = self.core.connect_get_namespaced_pod_proxy_with_path
+        return self._raw(proxy, f"{pod}:{port}", self.namespace, path.lstrip("/")).decode(errors="replace")
+
+    def can_i(self, verb: str, resource: str, *, as_user: str, namespace: str | None = None) -> bool:
+        """What the API server's authorizer answers for `as_user` doing `verb` on `resource`
+        in `namespace` (None: across all namespaces): a SubjectAccessReview, what
+        `kubectl auth can-i --as` sends."""
+        # "pods", "deployments.apps", "pods/log": kubectl's resource[.group][/subresource].
+        resource_and_group, _, subresource = resource.partition("/")
+        plural, _, group = resource_and_group.partition(".")
+        review = {
+            "apiVersion": "authorization.k8s.io/v1",
+            "kind": "SubjectAccessReview",
+            "spec": {
+                "user": as_user,
+                "groups": _service_account_groups(as_user),
+                "resourceAttributes": {
+                    "verb": verb,
+                    "resource": plural,
+                    "subresource": subresource,
+                    "group": group,
+                    "namespace": namespace or "",
+                },
+            },
+        }
+        answer = self._json(self.authorization.create_subject_access_review, review)
+        return bool(answer.get("status", {}).get("allowed"))
+
+    def cluster_object(self, kind: str, name: str) -> Obj | None:
+        """A Namespace, ClusterRole or ClusterRoleBinding, or None if there is none."""
+        try:
+            return self._json(self._cluster_scoped(kind, "read"), name)
+        except client.ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    # -- deletes (idempotent; nothing to paste when one fails) ---------------------------
+
+    def delete_cluster_object(self, kind: str, name: str) -> None:
+        """Delete a Namespace, ClusterRole or ClusterRoleBinding without waiting for it to go."""
+        try:
+            self._cluster_scoped(kind, "delete")(name, _request_timeout=timeouts.KUBE_REQUEST)
+        except client.ApiException as exc:
+            if exc.status != 404:
+                raise
+
+    def delete_pod(self, name: str) -> None:
+        try:
+            self.core.delete_namespaced_pod(name, self.namespace, _request_timeout=timeouts.KUBE_REQUEST)
+        except client.ApiException as exc:
+            if exc.status != 404:
+                raise
+
+
+def _service_account_groups(user: str) -> list[str]:
+    # Impersonating a service account gives it these groups too (kubectl auth can-i --as
+    # does the same); a RoleBinding to a group must count.
+    if not user.startswith("system:serviceaccount:"):
+        return []
+    namespace = user.split(":")[2]
+    return ["system:serviceaccounts", f"system:serviceaccounts:{namespace}", "system:authenticated"]
+
+
+def is_ready(obj: dict[str, Any]) -> bool:
+    """A pod's or a node's Ready condition is True."""
+    return any(c["type"] == "Ready" and c["status"] == "True" for c in obj["status"].get("conditions", []))

@@ -1,0 +1,104 @@
+"""A stand-in for NVIDIA's dcgm-exporter: the same metric names, types and labels, with
+values set through a small control API instead of read from GPUs.
+
+GET    /metrics                     Prometheus text format, as dcgm-exporter serves it
+PUT    /gpus/<Hostname>/<gpu>       set fields of one GPU (JSON: temperature_c, fb_used_mib,
+                                    fb_free_mib, power_w, power_limit_w, utilization_pct,
+                                    model); creates the GPU with idle defaults if new
+DELETE /gpus/<Hostname>             remove every GPU of that host (its series go stale)
+GET    /healthz                     liveness
+
+One process can serve several hosts so that each scenario gets GPUs of its own (a unique
+Hostname) without starting another exporter.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from typing import Any
+
+try:
+    from odin_acceptance.instruments._http import json_body, serve
+except ImportError:  # run as a plain script inside a pod (files mounted side by side)
+    from _http import json_body, serve  # type: ignore[no-redef]
+
+# (metric, field, HELP text) in dcgm-exporter's default-counters order; all are gauges.
+METRICS = (
+    ("DCGM_FI_DEV_GPU_TEMP", "temperature_c", "GPU temperature (in C)."),
+    ("DCGM_FI_DEV_POWER_USAGE", "power_w", "Power draw (in W)."),
+    ("DCGM_FI_DEV_POWER_MGMT_LIMIT", "power_limit_w", "Power management limit (in W)."),
+    ("DCGM_FI_DEV_GPU_UTIL", "utilization_pct", "GPU utilization (in %)."),
+    ("DCGM_FI_DEV_FB_FREE", "fb_free_mib", "Framebuffer memory free (in MiB)."),
+    ("DCGM_FI_DEV_FB_USED", "fb_used_mib", "Framebuffer memory used (in MiB)."),
+)
+DRIVER_VERSION = "550.54.15"
+IDLE = {
+    "temperature_c": 35.0,
+    "power_w": 70.0,
+    "power_limit_w": 700.0,
+    "utilization_pct": 0.0,
+    "fb_free_mib": 81559.0,
+    "fb_used_mib": 0.0,
+    "model": "NVIDIA H100 80GB HBM3",
+}
+
+_lock = threading.Lock()
+_gpus: dict[tuple[str, int], dict[str, Any]] = {}
+
+
+def _label_value(value: object) -> str:
+    return str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def render_metrics() -> str:
+    with _lock:
+        gpus = sorted(_gpus.items())
+    lines: list[str] = []
+    for metric, field, help_text in METRICS:
+        lines.append(f"# HELP {metric} {help_text}")
+        lines.append(f"# TYPE {metric} gauge")
+        for (host, index), gpu in gpus:
+            labels = (
+                f'gpu="{index}",UUID="{gpu["uuid"]}",device="nvidia{index}",'
+                f'modelName="{_label_value(gpu["model"])}",Hostname="{_label_value(host)}",'
+                f'DCGM_FI_DRIVER_VERSION="{DRIVER_VERSION}"'
+            )
+            lines.append(f"{metric}{{{labels}}} {float(gpu[field]):g}")
+    return "\n".join(lines) + "\n"
+
+
+def handle(method: str, path: str, body: Any) -> tuple[int, str, bytes]:
+    parts = [p for p in path.split("?")[0].split("/") if p]
+    if method == "GET" and parts == ["metrics"]:
+        return 200, "text/plain; version=0.0.4; charset=utf-8", render_metrics().encode()
+    if method == "GET" and parts == ["healthz"]:
+        return json_body(200, {"status": "ok"})
+    if method == "GET" and parts == ["gpus"]:
+        with _lock:
+            return json_body(200, [{"Hostname": h, "gpu": i, **g} for (h, i), g in sorted(_gpus.items())])
+    if method == "PUT" and len(parts) == 3 and parts[0] == "gpus":
+        host, index = parts[1], int(parts[2])
+        fields = dict(body or {})
+        unknown = set(fields) - set(IDLE)
+        if unknown:
+            raise ValueError(f"unknown GPU fields: {sorted(unknown)}")
+        with _lock:
+            gpu = _gpus.setdefault(
+                (host, index), {**IDLE, "uuid": f"GPU-{uuid.uuid5(uuid.NAMESPACE_DNS, f'{host}/{index}')}"}
+            )
+            gpu.update({k: (v if k == "model" else float(v)) for k, v in fields.items()})
+            changed_at = time.time()
+            snapshot = dict(gpu)
+        return json_body(200, {"changed_at": changed_at, "Hostname": host, "gpu": index, **snapshot})
+    if method == "DELETE" and len(parts) == 2 and parts[0] == "gpus":
+        with _lock:
+            for key in [k for k in _gpus if k[0] == parts[1]]:
+                del _gpus[key]
+        return json_body(200, {"removed": parts[1], "at": time.time()})
+    return json_body(404, {"error": f"no route for {method} {path}"})
+
+
+if __name__ == "__main__":
+    serve("fake-dcgm-exporter", handle)

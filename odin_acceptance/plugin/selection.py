@@ -1,0 +1,66 @@
+"""Which scenarios a run includes. The slow, soak and fault scenarios take many minutes; they
+run only when asked for with `--include`, so that a user's own `-m alerting` or `-k` narrows
+the default run instead of silently adding a 13-minute CPU stress to it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+# The features shipped with the package: what `pytest --target cluster --manifests DIR` runs
+# from a repository that installed the suite and names no tests of its own.
+FEATURES = Path(__file__).resolve().parents[1] / "features"
+# Options that only make sense for this suite: naming one asks for it.
+SUITE_OPTIONS = ("--target", "--manifests", "--include", "--timing", "--require-criteria", "--component")
+
+# Opt-in tag -> (what it is, what it costs), for the option's help and the "left out" sentence.
+OPT_IN = {
+    "slow": ("a slow scenario", "the CPU stress takes many minutes even in the fast profile"),
+    "soak": ("the soak", "it writes for as long as --soak-duration"),
+    "fault": ("a fault scenario", "it stops components mid-stream"),
+}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.getgroup("odin").addoption(
+        "--include",
+        default="",
+        metavar="slow,soak,fault",
+        help="also run these opt-in scenarios: " + "; ".join(f"{tag}: {cost}" for tag, (_, cost) in OPT_IN.items()),
+    )
+
+
+def included(config: pytest.Config) -> frozenset[str]:
+    """The opt-in tags `--include` names; an unknown one is a usage error."""
+    tags = frozenset(t.strip() for t in config.getoption("--include").split(",") if t.strip())
+    unknown = tags - OPT_IN.keys()
+    if unknown:
+        raise pytest.UsageError(f"--include: unknown {sorted(unknown)}; choose from {', '.join(OPT_IN)}")
+    return tags
+
+
+def opt_in_reason(config: pytest.Config, tags: frozenset[str]) -> str | None:
+    """Why a scenario is left out of this run for want of `--include`, or None."""
+    missing = sorted((tags & OPT_IN.keys()) - included(config))
+    if not missing:
+        return None
+    kind, cost = OPT_IN[missing[0]]
+    return f"left out of this run: {kind} ({cost}). Run it with --include {','.join(missing)}"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    included(config)  # a typo in --include fails before anything starts
+    asked = any(arg.split("=")[0] in SUITE_OPTIONS for arg in config.invocation_params.args)
+    if asked and config.args_source == pytest.Config.ArgsSource.INVOCATION_DIR:
+        config.args = [str(FEATURES)]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    kept, left_out = [], []
+    for item in items:
+        tags = frozenset(m.name for m in item.iter_markers())
+        (left_out if opt_in_reason(config, tags) else kept).append(item)
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = kept

@@ -1,0 +1,92 @@
+"""What the suite's pytest plugin modules share: the stash keys of a run, the timing
+profile the options choose, and a way to print a line past pytest's output capture."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+from pathlib import Path
+
+import pytest
+from pytest_bdd.parser import Scenario
+
+from odin_acceptance.core.evidence import EvidenceLog
+from odin_acceptance.core.timing_profiles import PROFILES, TimingProfile
+from odin_acceptance.provisioning import supplied
+from odin_acceptance.stack_config import manifests
+from odin_acceptance.targets import Target, TargetOptions, target_class
+from odin_acceptance.verdicts.criteria import ScenarioResult
+
+EVIDENCE_KEY = pytest.StashKey[EvidenceLog]()
+# Every scenario of the run by node id, from collection on ("not run" until it reports),
+# and the deselected ones: what the verdicts are judged from.
+RESULTS_KEY = pytest.StashKey[dict[str, ScenarioResult]]()
+# The scenario (outline values filled) of every collected item, for reports of what did not run.
+SCENARIOS_KEY = pytest.StashKey[dict[str, Scenario | None]]()
+# Why the run ended before every selected scenario ran (Ctrl-C, pytest.exit, -x), if it did.
+ENDED_KEY = pytest.StashKey[str]()
+
+
+class ExitCode(IntEnum):
+    """The suite's own exit codes, above pytest's (0-5) so a CI job can tell them apart."""
+
+    CRITERIA_NOT_MET = 10  # --require-criteria: a required criterion does not hold
+    COMPONENTS_UNAVAILABLE = 11  # a pinned component could not be fetched or built
+    TARGET_UNAVAILABLE = 12  # the target cannot run here (preflight, supplied binaries, start-up)
+
+
+STARTED_KEY = pytest.StashKey[float]()
+TARGET_KEY = pytest.StashKey[Target]()
+SCENARIO_KEY = pytest.StashKey[str]()
+SUPPLIED_KEY = pytest.StashKey[supplied.Supplied]()
+# What the target can do here, as its preflight found (decides the scenarios it skips).
+CAPABILITIES_KEY = pytest.StashKey[frozenset[str]]()
+
+
+def profile_of(config: pytest.Config) -> TimingProfile:
+    name = config.getoption("--timing") or target_class(config.getoption("--target")).default_timing
+    return PROFILES[name]
+
+
+def manifest_dir(config: pytest.Config) -> Path:
+    """The manifests under test: `--manifests`, else manifests/base under pytest's rootdir."""
+    given = config.getoption("--manifests")
+    return (Path(given) if given else config.rootpath / manifests.DEFAULT_BASE).resolve()
+
+
+def target_options(config: pytest.Config) -> TargetOptions:
+    """The target's part of the command line."""
+    return TargetOptions(
+        profile=profile_of(config),
+        manifest_dir=manifest_dir(config),
+        kubeconfig=config.getoption("--kubeconfig"),
+        context=config.getoption("--context"),
+        keep_resources=config.getoption("--keep-resources"),
+        keep_cluster=config.getoption("--keep-cluster"),
+        keep_run_dir=config.getoption("--keep-run-dir"),
+        nodes=config.getoption("--nodes"),
+    )
+
+
+def capabilities(config: pytest.Config) -> frozenset[str]:
+    """What the target can do here: its preflight's answer, else what its class declares
+    (collection without a session start, e.g. --collect-only of a broken preflight)."""
+    found = config.stash.get(CAPABILITIES_KEY, None)
+    return found if found is not None else target_class(config.getoption("--target")).capabilities
+
+
+def artifacts_dir(config: pytest.Config) -> Path:
+    """reports/artifacts/, beside the HTML report: what a failed or kept run leaves."""
+    html = getattr(config.option, "htmlpath", None) or "reports/acceptance.html"
+    return Path(html).resolve().parent / "artifacts"
+
+
+def say(config: pytest.Config, message: str) -> None:
+    capture = config.pluginmanager.getplugin("capturemanager")
+    reporter = config.pluginmanager.getplugin("terminalreporter")
+    if reporter is None:
+        return
+    if capture is not None:
+        with capture.global_and_fixture_disabled():
+            reporter.write_line(message)
+    else:
+        reporter.write_line(message)

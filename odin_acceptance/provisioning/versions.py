@@ -1,0 +1,276 @@
+"""The one place where component versions are pinned.
+
+The local target runs these exact versions and the manifests must reference the same
+images (a project test checks that), so a result on the local target speaks for the
+cluster deployment too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class DebianPackage:
+    """A Debian package fetched with `apt-get download` and unpacked without root."""
+
+    package: str
+    version: str
+    # executable name we use -> path inside the package
+    files: dict[str, str]
+
+
+@dataclass(frozen=True)
+class GoInstall:
+    """`go install module/cmd@version` for modules whose go.mod has no replace directives."""
+
+    module: str  # the module the packages belong to (its go.mod states the Go it needs)
+    packages: dict[str, str]  # executable -> package path
+    version: str
+    ldflags: str = ""
+
+
+@dataclass(frozen=True)
+class GoModuleTree:
+    """A `go build` inside a writable copy of a module's tree: for modules whose go.mod has
+    (non-local) replace directives, which `go install module@version` refuses."""
+
+    module: str
+    version: str
+    packages: dict[str, str]  # executable -> package path relative to the module root
+    ldflags: str = ""
+    tags: str = "netgo"
+
+
+@dataclass(frozen=True)
+class GoWrapperModule:
+    """`go build` of main packages of `module` from a small generated module that requires it.
+
+    For modules whose go.mod carries local replaces (Kubernetes' staging tree, etcd's
+    sibling modules), which `go install` refuses and which a dependency's go.mod may have:
+    replaces only apply in the main module. `staging_replaces` maps each module that
+    `module` replaces with `./staging/src/<module>` to its published version
+    v0.<minor>.<patch>, the block generated from that release's own go.mod.
+    """
+
+    module: str
+    version: str
+    packages: dict[str, str]  # executable -> full package path
+    ldflags: str = ""
+    staging_replaces: bool = False
+
+
+# Licences under which the suite may fetch and build a component (SPDX identifiers).
+PERMISSIVE_LICENCES = frozenset({"Apache-2.0", "MIT", "BSD-2-Clause", "BSD-3-Clause", "ISC"})
+
+
+@dataclass(frozen=True)
+class Component:
+    """A component the suite fetches or builds itself, when not found on PATH."""
+
+    name: str
+    version: str
+    licence: str  # SPDX identifier; must be in PERMISSIVE_LICENCES
+    images: tuple[str, ...]
+    executables: tuple[str, ...]
+    # tried in order; the first that works is cached
+    sources: tuple[DebianPackage | GoInstall | GoModuleTree | GoWrapperModule, ...]
+
+
+# Built from the module source: Debian's package strips Kubernetes service discovery,
+# so its promtool rejects the manifests' prometheus.yml. The go.mod has (non-local)
+# replace directives, which `go install` refuses, hence a build inside the module tree.
+PROMETHEUS = Component(
+    name="prometheus",
+    licence="Apache-2.0",
+    version="2.42.0",
+    images=("quay.io/prometheus/prometheus:v2.42.0",),
+    executables=("prometheus", "promtool"),
+    sources=(
+        GoModuleTree(
+            module="github.com/prometheus/prometheus",
+            version="v0.42.0",
+            packages={"prometheus": "./cmd/prometheus", "promtool": "./cmd/promtool"},
+            ldflags="-X github.com/prometheus/common/version.Version=2.42.0",
+        ),
+    ),
+)
+
+# Debian's Alertmanager reads its default template from a hard-coded /usr/share path, so an
+# unpacked package fails at config load without root: the Go build embeds the template.
+ALERTMANAGER = Component(
+    name="alertmanager",
+    licence="Apache-2.0",
+    version="0.25.0",
+    images=("quay.io/prometheus/alertmanager:v0.25.0",),
+    executables=("alertmanager", "amtool"),
+    sources=(
+        GoInstall(
+            module="github.com/prometheus/alertmanager",
+            packages={
+                "alertmanager": "github.com/prometheus/alertmanager/cmd/alertmanager",
+                "amtool": "github.com/prometheus/alertmanager/cmd/amtool",
+            },
+            version="v0.25.0",
+            ldflags="-X github.com/prometheus/common/version.Version=0.25.0",
+        ),
+    ),
+)
+
+NODE_EXPORTER = Component(
+    name="node_exporter",
+    licence="Apache-2.0",
+    version="1.5.0",
+    images=("quay.io/prometheus/node-exporter:v1.5.0",),
+    executables=("node_exporter",),
+    sources=(
+        DebianPackage(
+            package="prometheus-node-exporter",
+            version="1.5.0-1+b6",
+            files={"node_exporter": "usr/bin/prometheus-node-exporter"},
+        ),
+        GoInstall(
+            module="github.com/prometheus/node_exporter",
+            packages={"node_exporter": "github.com/prometheus/node_exporter"},
+            version="v1.5.0",
+            ldflags="-X github.com/prometheus/common/version.Version=1.5.0",
+        ),
+    ),
+)
+
+COMPONENTS: tuple[Component, ...] = (PROMETHEUS, ALERTMANAGER, NODE_EXPORTER)
+
+
+@dataclass(frozen=True)
+class SuppliedComponent:
+    """A component the suite judges but never fetches or builds (its licence is the AGPL):
+    the user supplies the executable (odin_acceptance.provisioning.supplied), or the cluster pulls the image."""
+
+    name: str  # the executable's name on PATH and in `--component NAME=PATH`
+    title: str
+    version: str
+    licence: str
+    images: tuple[str, ...]
+    # The upstream release archive that holds the executable, for the "how to supply" hint.
+    archive: str
+
+
+# 3.6.x is the last Loki line that ships Promtail (end-of-life 2026-03-02).
+LOKI_RELEASE = "3.6.3"
+
+
+def _of_the_loki_release(name: str, title: str) -> SuppliedComponent:
+    return SuppliedComponent(
+        name=name,
+        title=title,
+        version=LOKI_RELEASE,
+        licence="AGPL-3.0",
+        images=(f"docker.io/grafana/{name}:{LOKI_RELEASE}",),
+        archive=f"{name}-linux-amd64.zip of the Loki v{LOKI_RELEASE} release",
+    )
+
+
+LOKI = _of_the_loki_release("loki", "Loki")
+PROMTAIL = _of_the_loki_release("promtail", "Promtail")
+GRAFANA = SuppliedComponent(
+    name="grafana",
+    title="Grafana",
+    version="11.6.1",
+    licence="AGPL-3.0",
+    images=("docker.io/grafana/grafana:11.6.1",),
+    archive="grafana-11.6.1.linux-amd64.tar.gz (bin/grafana, kept beside the archive's conf/ and public/)",
+)
+SUPPLIED: tuple[SuppliedComponent, ...] = (LOKI, PROMTAIL, GRAFANA)
+
+# Images of the instruments and workloads (used by the Kubernetes overlays).
+PYTHON_IMAGE = "docker.io/library/python:3.12.8-slim-bookworm"
+
+# -- the kwok target's control plane (built only when --target kwok asks for it) --------
+
+# 1.34: its staging modules are all served by the module proxy here (bar two samples the
+# build does not need). kubectl is built from the same release, so the kwok target needs
+# no kubectl of the host's and there is no version skew between client and server.
+KUBERNETES_VERSION = "1.34.4"
+_KUBE_MINOR = KUBERNETES_VERSION.split(".")[1]
+_KUBE_LDFLAGS = " ".join(
+    f"-X k8s.io/{pkg}.{var}={value}"
+    for pkg in ("component-base/version", "client-go/pkg/version")
+    for var, value in (
+        ("gitVersion", f"v{KUBERNETES_VERSION}"),
+        ("gitMajor", "1"),
+        ("gitMinor", _KUBE_MINOR),
+        ("gitTreeState", "clean"),
+    )
+)
+KUBERNETES = Component(
+    name="kubernetes",
+    licence="Apache-2.0",
+    version=KUBERNETES_VERSION,
+    images=(),
+    executables=("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl"),
+    sources=(
+        GoWrapperModule(
+            module="k8s.io/kubernetes",
+            version=f"v{KUBERNETES_VERSION}",
+            packages={
+                exe: f"k8s.io/kubernetes/cmd/{exe}"
+                for exe in ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl")
+            },
+            ldflags="-s -w " + _KUBE_LDFLAGS,
+            staging_replaces=True,
+        ),
+    ),
+)
+
+# The etcd that Kubernetes 1.34.4 itself requires (Debian's 3.4 is too old for it).
+ETCD = Component(
+    name="etcd",
+    licence="Apache-2.0",
+    version="3.6.4",
+    images=(),
+    executables=("etcd",),
+    sources=(
+        GoWrapperModule(
+            module="go.etcd.io/etcd/server/v3",
+            version="v3.6.4",
+            packages={"etcd": "go.etcd.io/etcd/server/v3"},
+            ldflags="-s -w",
+        ),
+    ),
+)
+
+KWOK = Component(
+    name="kwok",
+    licence="Apache-2.0",
+    version="0.7.0",
+    images=(),
+    executables=("kwok",),
+    sources=(
+        GoInstall(
+            module="sigs.k8s.io/kwok",
+            packages={"kwok": "sigs.k8s.io/kwok/cmd/kwok"},
+            version="v0.7.0",
+            ldflags="-s -w",
+        ),
+    ),
+)
+
+CONTROL_PLANE: tuple[Component, ...] = (ETCD, KUBERNETES, KWOK)
+
+# -- tools of the project's own tests (never needed by an acceptance run) ----------------
+
+ACTIONLINT = Component(
+    name="actionlint",
+    version="1.7.12",
+    licence="MIT",
+    images=(),
+    executables=("actionlint",),
+    sources=(
+        GoInstall(
+            module="github.com/rhysd/actionlint",
+            packages={"actionlint": "github.com/rhysd/actionlint/cmd/actionlint"},
+            version="v1.7.12",
+            ldflags="-s -w -X github.com/rhysd/actionlint.version=1.7.12",
+        ),
+    ),
+)

@@ -1,0 +1,104 @@
+"""The durations the stack's configs set, by the names the features give them.
+
+Each reader returns {where in the config: duration as written}, with the defaults and the
+inheritance the component itself applies (a route inherits its parent's waits, a rule group
+without `interval` uses the global evaluation interval), so a feature can say "every route"
+and mean what Alertmanager will do. The expected values are the features'; nothing here
+decides what is right.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import yaml
+
+from odin_acceptance.core.timing_profiles import parse_duration
+from odin_acceptance.stack_config.manifests import CONFIGS, Manifests
+
+# Alertmanager's and Prometheus's own defaults, for settings a config leaves out.
+_ROUTE_DEFAULTS = {"group_wait": "30s", "group_interval": "5m", "repeat_interval": "4h"}
+_PROMETHEUS_DEFAULTS = {"scrape_interval": "1m", "evaluation_interval": "1m"}
+
+
+def _config(objs: Manifests, name: str) -> dict[str, Any]:
+    configmap, key = CONFIGS[name]
+    return yaml.safe_load(objs.config_file(configmap, key)) or {}
+
+
+def _routes(route: dict[str, Any], inherited: dict[str, str], path: str) -> Iterator[tuple[str, str, dict[str, str]]]:
+    """(where, receiver, effective waits) of a route and every route below it."""
+    waits = {key: str(route.get(key, inherited[key])) for key in _ROUTE_DEFAULTS}
+    receiver = route.get("receiver", inherited.get("receiver", ""))
+    yield path, receiver, waits
+    for i, child in enumerate(route.get("routes", [])):
+        yield from _routes(child, {**waits, "receiver": receiver}, f"{path} > route {i + 1} ({child.get('receiver')})")
+
+
+def _route_waits(key: str, receivers: Callable[[str], bool]) -> Callable[[Manifests], dict[str, str]]:
+    def read(objs: Manifests) -> dict[str, str]:
+        root = _config(objs, "alertmanager.yml")["route"]
+        return {
+            where: waits[key]
+            for where, receiver, waits in _routes(root, _ROUTE_DEFAULTS, "root route")
+            if receivers(receiver)
+        }
+
+    return read
+
+
+def _prometheus_groups(objs: Manifests) -> dict[str, str]:
+    default = _config(objs, "prometheus.yml").get("global", {}).get("evaluation_interval", "1m")
+    return {f"group {g['name']}": str(g.get("interval", default)) for g in _config(objs, "alert-rules.yml")["groups"]}
+
+
+def _scrape_intervals(objs: Manifests) -> dict[str, str]:
+    config = _config(objs, "prometheus.yml")
+    default = config.get("global", {}).get("scrape_interval", _PROMETHEUS_DEFAULTS["scrape_interval"])
+    return {f"job {job['job_name']}": str(job.get("scrape_interval", default)) for job in config["scrape_configs"]}
+
+
+def _loki_groups(objs: Manifests) -> dict[str, str]:
+    default = _config(objs, "loki.yaml").get("ruler", {}).get("evaluation_interval", "1m")
+    return {f"group {g['name']}": str(g.get("interval", default)) for g in _config(objs, "log-alerts.yaml")["groups"]}
+
+
+def _loki_holds(objs: Manifests) -> dict[str, str]:
+    rules = (r for g in _config(objs, "log-alerts.yaml")["groups"] for r in g["rules"] if "alert" in r)
+    return {f"alert {r['alert']}": str(r.get("for", "0s")) for r in rules}
+
+
+def _resolve_timeout(objs: Manifests) -> dict[str, str]:
+    return {"global": str(_config(objs, "alertmanager.yml").get("global", {}).get("resolve_timeout", "5m"))}
+
+
+READERS: dict[str, Callable[[Manifests], dict[str, str]]] = {
+    "every Prometheus rule group's interval": _prometheus_groups,
+    "Prometheus's scrape interval, every job": _scrape_intervals,
+    "Alertmanager's group wait, every route": _route_waits("group_wait", lambda r: True),
+    "Alertmanager's group interval, every route": _route_waits("group_interval", lambda r: True),
+    "Alertmanager's repeat interval": _route_waits("repeat_interval", lambda r: r != "watchdog"),
+    "Alertmanager's repeat interval, watchdog": _route_waits("repeat_interval", lambda r: r == "watchdog"),
+    "Alertmanager's resolve timeout": _resolve_timeout,
+    "every Loki rule group's interval": _loki_groups,
+    "every Loki alert's hold": _loki_holds,
+}
+
+
+def differences(objs: Manifests, rows: list[tuple[str, str, str]]) -> list[str]:
+    """For each (setting, expected duration, where the plan says so), every place in the
+    manifests that sets it otherwise."""
+    wrong = []
+    for setting, expected, source in rows:
+        assert setting in READERS, (
+            f"no reader for {setting!r}: add it to odin_acceptance/stack_config/config_durations.py"
+        )
+        found = READERS[setting](objs)
+        assert found, f"{setting}: nothing in the manifests sets it"
+        wrong += [
+            f"{setting} ({where}) is {value}; {source} says {expected}"
+            for where, value in found.items()
+            if parse_duration(value) != parse_duration(expected)
+        ]
+    return wrong

@@ -1,0 +1,48 @@
+"""Steps about the stack as a whole."""
+
+from __future__ import annotations
+
+import time
+
+from pytest_bdd import given, then, when
+
+from odin_acceptance.pipelines.alert_journey import AlertPipeline, Stimulus
+from odin_acceptance.pipelines.log_path import LogPipeline
+from odin_acceptance.targets.base import Target
+from odin_acceptance.verdicts import rule_health
+
+
+@given("the alerting stack is running", target_fixture="pipeline")
+def alerting_stack(stack: Target) -> AlertPipeline:
+    return AlertPipeline(stack)
+
+
+@then("every rule group of Prometheus has been evaluated without error")
+def prometheus_rules_healthy(pipeline: AlertPipeline) -> None:
+    groups = rule_health.evaluated(pipeline.api.prometheus.rule_groups, "every Prometheus rule group")
+    broken = rule_health.problems(groups)
+    assert not broken, "rules that fail to evaluate (they can never fire):\n  " + "\n  ".join(broken)
+
+
+@then("every rule group of Loki's ruler has been evaluated without error")
+def loki_rules_healthy(logs: LogPipeline) -> None:
+    groups = rule_health.evaluated(logs.loki.rule_health, "every rule group of Loki's ruler")
+    broken = rule_health.problems(groups)
+    assert not broken, "log rules that fail to evaluate (they can never fire):\n  " + "\n  ".join(broken)
+
+
+# The moment of change is taken before the action: the exporter's state can change (and be
+# scraped, evaluated and notified) while the call still waits for the process to exit or
+# to be ready, and a notification before that moment would not count.
+@when("the node exporter stops", target_fixture="stimulus")
+def node_exporter_stops(stack: Target) -> Stimulus:
+    changed_at = time.time()
+    stack.stop_component("node-exporter")
+    return Stimulus("the node exporter stopped", {"job": "node-exporter"}, changed_at)
+
+
+@when("the node exporter is back", target_fixture="stimulus")
+def node_exporter_back(stack: Target) -> Stimulus:
+    changed_at = time.time()
+    stack.start_component("node-exporter")
+    return Stimulus("the node exporter back", {"job": "node-exporter"}, changed_at)

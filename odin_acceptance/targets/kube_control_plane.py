@@ -1,0 +1,314 @@
+"""A real Kubernetes control plane as processes on 127.0.0.1, with KWOK playing the kubelets.
+
+etcd, kube-apiserver, kube-controller-manager and kube-scheduler are the real programs
+(odin_acceptance.provisioning.versions.CONTROL_PLANE); KWOK keeps the simulated nodes and their pods alive and
+serves the kubelet API, whose port-forward endpoint it connects to local processes. So
+server-side validation, RBAC, the DaemonSet controller and the scheduler (taints and
+tolerations included) are the real ones; only the containers are not.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from odin_acceptance.clients.json_http import JsonApi
+from odin_acceptance.clients.kube_api import KubeApi, is_ready
+from odin_acceptance.clients.kubectl import Kubectl
+from odin_acceptance.core import timeouts
+from odin_acceptance.core.errors import OdinError
+from odin_acceptance.core.polling import eventually
+from odin_acceptance.targets.processes import ProcessGroup, free_port
+
+# One control plane and two workers, as the kind cluster of overlays/kind-cluster.yaml.
+DEFAULT_NODES = 3
+# Nodes KWOK manages carry this annotation (as kwokctl's nodes do); others are left alone.
+KWOK_ANNOTATION = "kwok.x-k8s.io/node"
+CONTROL_PLANE_TAINT = {"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}
+CONTROL_PLANE_LABEL = "node-role.kubernetes.io/control-plane"
+# Room for the pods of a 1,000-node DaemonSet and then some (KWOK's default is a /24).
+POD_CIDR = "10.244.0.1/16"
+SERVICE_CIDR = "10.96.0.0/16"
+# Client rate limits of the controllers: the defaults (20 QPS) make a 1,000-node
+# DaemonSet roll out in minutes, which would measure the limiter, not the suite.
+CONTROLLER_QPS = "500"
+
+
+class ControlPlaneError(OdinError, RuntimeError):
+    """The control plane could not be set up; the message names the tool and the fix."""
+
+
+@dataclass(frozen=True)
+class SimulatedNode:
+    name: str
+    control_plane: bool = False
+
+    def manifest(self) -> dict[str, Any]:
+        labels = {
+            "kubernetes.io/hostname": self.name,
+            "kubernetes.io/os": "linux",
+            "kubernetes.io/arch": "amd64",
+            "type": "kwok",
+        }
+        if self.control_plane:
+            labels[CONTROL_PLANE_LABEL] = ""
+        resources = {"cpu": "32", "memory": "256Gi", "pods": "110"}
+        return {
+            "apiVersion": "v1",
+            "kind": "Node",
+            "metadata": {
+                "name": self.name,
+                "labels": labels,
+                "annotations": {KWOK_ANNOTATION: "fake", "node.alpha.kubernetes.io/ttl": "0"},
+            },
+            "spec": {"taints": [CONTROL_PLANE_TAINT]} if self.control_plane else {},
+            "status": {"capacity": resources, "allocatable": resources},
+        }
+
+
+def cluster_nodes(count: int, prefix: str = "odin-kwok") -> list[SimulatedNode]:
+    """One control plane and count-1 workers, named as kind names its nodes."""
+    if count < 1:
+        raise ControlPlaneError(f"--nodes must be at least 1 (the control plane), got {count}")
+    workers = [SimulatedNode(f"{prefix}-worker{'' if i == 1 else i}") for i in range(1, count)]
+    return [SimulatedNode(f"{prefix}-control-plane", control_plane=True), *workers]
+
+
+def port_forward_config(namespace: str | None, targets: Mapping[int, str]) -> str:
+    """KWOK's configuration: a connection to container port P of any pod in `namespace`
+    (None: in any namespace) goes to the local address targets[P] (host:port)."""
+    forwards = []
+    for port, address in sorted(targets.items()):
+        host, _, local_port = address.rpartition(":")
+        forwards.append({"ports": [port], "target": {"address": host, "port": int(local_port)}})
+    spec: dict[str, Any] = {"forwards": forwards}
+    if namespace is not None:  # without a selector KWOK forwards for every pod
+        spec["selector"] = {"matchNamespaces": [namespace]}
+    doc = {
+        "apiVersion": "kwok.x-k8s.io/v1alpha1",
+        "kind": "ClusterPortForward",
+        "metadata": {"name": f"{namespace or 'any-namespace'}-to-local-processes"},
+        "spec": spec,
+    }
+    return yaml.safe_dump(doc, sort_keys=False)
+
+
+def _openssl(*args: str, cwd: Path) -> None:
+    proc = subprocess.run(["openssl", *args], cwd=cwd, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise ControlPlaneError(f"`openssl {' '.join(args)}` failed: {proc.stderr.strip()[-400:]}")
+
+
+def make_certificates(pki: Path) -> None:
+    """A CA and one certificate (serving on 127.0.0.1 and client in system:masters) for
+    every component, as kwokctl does: a throw-away cluster on loopback needs no more."""
+    if shutil.which("openssl") is None:
+        raise ControlPlaneError("the kwok target needs openssl on PATH to make its certificates (apt install openssl)")
+    pki.mkdir(parents=True, exist_ok=True)
+    _openssl(
+        "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+        "-keyout", "ca.key", "-out", "ca.crt", "-subj", "/CN=odin-acceptance-ca",
+        "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+        cwd=pki,
+    )  # fmt: skip
+    _openssl(
+        "req", "-newkey", "rsa:2048", "-nodes", "-keyout", "admin.key", "-out", "admin.csr",
+        "-subj", "/O=system:masters/CN=odin-acceptance-admin",
+        cwd=pki,
+    )  # fmt: skip
+    (pki / "admin.ext").write_text(
+        "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n"
+        "extendedKeyUsage=serverAuth,clientAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n"
+    )
+    _openssl(
+        "x509", "-req", "-in", "admin.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
+        "-days", "2", "-out", "admin.crt", "-extfile", "admin.ext",
+        cwd=pki,
+    )  # fmt: skip
+
+
+def kubeconfig(server: str, pki: Path) -> str:
+    return yaml.safe_dump(
+        {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [
+                {"name": "odin-kwok", "cluster": {"server": server, "certificate-authority": str(pki / "ca.crt")}}
+            ],
+            "users": [
+                {
+                    "name": "odin-kwok-admin",
+                    "user": {"client-certificate": str(pki / "admin.crt"), "client-key": str(pki / "admin.key")},
+                }
+            ],
+            "contexts": [{"name": "odin-kwok", "context": {"cluster": "odin-kwok", "user": "odin-kwok-admin"}}],
+            "current-context": "odin-kwok",
+        }
+    )
+
+
+class ControlPlane:
+    """etcd, the API server, the controllers, the scheduler and KWOK, in `directory`."""
+
+    def __init__(self, tools: Mapping[str, Path], directory: Path) -> None:
+        self.tools = tools
+        self.directory = directory
+        self.pki = directory / "pki"
+        self.kubeconfig = directory / "kubeconfig"
+        self.processes = ProcessGroup(directory)
+        self.ports = {name: free_port() for name in ("etcd-client", "etcd-peer", "apiserver", "kwok")}
+        self.ready_seconds: dict[str, float] = {}
+
+    @property
+    def server(self) -> str:
+        return f"https://127.0.0.1:{self.ports['apiserver']}"
+
+    def kubectl(self, namespace: str = "default") -> Kubectl:
+        return Kubectl(None, namespace, binary=str(self.tools["kubectl"]), kubeconfig=str(self.kubeconfig))
+
+    def api(self, namespace: str = "default", sent: list[str] | None = None) -> KubeApi:
+        return KubeApi(str(self.kubeconfig), None, namespace, sent)
+
+    def start(self, kwok_config: str) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        make_certificates(self.pki)
+        self.kubeconfig.write_text(kubeconfig(self.server, self.pki))
+        (self.directory / "kwok.yaml").write_text(kwok_config)
+        self._start_etcd()
+        self._start_apiserver()
+        for name, argv in self._controllers().items():
+            self.processes.start(name, argv)
+        self._check_running()
+
+    def _start_etcd(self) -> None:
+        client = f"http://127.0.0.1:{self.ports['etcd-client']}"
+        peer = f"http://127.0.0.1:{self.ports['etcd-peer']}"
+        proc = self.processes.start(
+            "etcd",
+            [
+                str(self.tools["etcd"]),
+                "--name=odin",
+                f"--data-dir={self.directory / 'etcd'}",
+                f"--listen-client-urls={client}",
+                f"--advertise-client-urls={client}",
+                f"--listen-peer-urls={peer}",
+                f"--initial-advertise-peer-urls={peer}",
+                f"--initial-cluster=odin={peer}",
+                # A throw-away store: durability costs seconds per run on a busy disk.
+                "--unsafe-no-fsync=true",
+            ],
+        )
+        etcd = JsonApi(client, "etcd")
+        self.ready_seconds["etcd"] = self.processes.wait_ready(proc, lambda: etcd.probe("/health"), "GET /health")
+
+    def _start_apiserver(self) -> None:
+        pki = self.pki
+        proc = self.processes.start(
+            "kube-apiserver",
+            [
+                str(self.tools["kube-apiserver"]),
+                f"--etcd-servers=http://127.0.0.1:{self.ports['etcd-client']}",
+                "--bind-address=127.0.0.1",
+                f"--secure-port={self.ports['apiserver']}",
+                f"--cert-dir={self.directory / 'apiserver-certs'}",
+                f"--tls-cert-file={pki / 'admin.crt'}",
+                f"--tls-private-key-file={pki / 'admin.key'}",
+                f"--client-ca-file={pki / 'ca.crt'}",
+                f"--kubelet-client-certificate={pki / 'admin.crt'}",
+                f"--kubelet-client-key={pki / 'admin.key'}",
+                "--kubelet-preferred-address-types=InternalIP",
+                "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+                f"--service-account-key-file={pki / 'admin.key'}",
+                f"--service-account-signing-key-file={pki / 'admin.key'}",
+                f"--service-cluster-ip-range={SERVICE_CIDR}",
+                "--authorization-mode=Node,RBAC",
+                "--allow-privileged=true",
+                # The reconciler would publish the host's address for the `kubernetes`
+                # Service; nothing in this cluster uses it, and nothing listens there.
+                "--endpoint-reconciler-type=none",
+                "--enable-priority-and-fairness=false",
+            ],
+        )
+        api = self.api()
+
+        def ready() -> None:
+            # Refused until it listens (a "not yet" of the wait), 500 until its hooks ran.
+            assert api.ready(), "GET /readyz is not ok yet"
+
+        self.ready_seconds["kube-apiserver"] = self.processes.wait_ready(proc, ready, "GET /readyz")
+
+    def _controllers(self) -> dict[str, list[str]]:
+        kubeconfig, pki = str(self.kubeconfig), self.pki
+        # What the controller manager and the scheduler share: client, serving and rate limits.
+        common = [
+            f"--kubeconfig={kubeconfig}",
+            f"--authentication-kubeconfig={kubeconfig}",
+            f"--authorization-kubeconfig={kubeconfig}",
+            "--leader-elect=false",
+            "--bind-address=127.0.0.1",
+            f"--kube-api-qps={CONTROLLER_QPS}",
+            f"--kube-api-burst={CONTROLLER_QPS}",
+        ]
+        return {
+            "kube-controller-manager": [
+                str(self.tools["kube-controller-manager"]),
+                *common,
+                f"--secure-port={free_port()}",
+                f"--root-ca-file={pki / 'ca.crt'}",
+                f"--service-account-private-key-file={pki / 'admin.key'}",
+                f"--service-cluster-ip-range={SERVICE_CIDR}",
+                "--concurrent-daemonset-syncs=4",
+            ],
+            "kube-scheduler": [str(self.tools["kube-scheduler"]), *common, f"--secure-port={free_port()}"],
+            "kwok": [
+                str(self.tools["kwok"]),
+                f"--kubeconfig={kubeconfig}",
+                f"--config={self.directory / 'kwok.yaml'}",
+                "--manage-all-nodes=false",
+                f"--manage-nodes-with-annotation-selector={KWOK_ANNOTATION}=fake",
+                "--node-ip=127.0.0.1",
+                f"--node-port={self.ports['kwok']}",
+                f"--server-address=127.0.0.1:{self.ports['kwok']}",
+                f"--tls-cert-file={pki / 'admin.crt'}",
+                f"--tls-private-key-file={pki / 'admin.key'}",
+                f"--cidr={POD_CIDR}",
+                "--node-lease-duration-seconds=40",
+            ],
+        }
+
+    def _check_running(self) -> None:
+        for proc in self.processes.processes.values():
+            proc.ensure_running()
+
+    def register_nodes(self, nodes: Sequence[SimulatedNode]) -> int:
+        """Create the nodes (one request for all) and wait until KWOK reports each Ready."""
+        self.kubectl().apply(json.dumps({"apiVersion": "v1", "kind": "List", "items": [n.manifest() for n in nodes]}))
+        api = self.api()
+        wanted = {n.name for n in nodes}
+
+        def all_ready() -> int:
+            self._check_running()
+            ready = {n["metadata"]["name"] for n in api.nodes() if is_ready(n)}
+            missing = sorted(wanted - ready)
+            assert not missing, f"{len(missing)} of {len(wanted)} nodes not Ready, e.g. {missing[:5]}"
+            return len(wanted)
+
+        return eventually(
+            all_ready,
+            timeout=timeouts.ROLLOUT,
+            what=f"KWOK to report {len(wanted)} nodes Ready",
+            hint=f"see {self.directory / 'kwok.log'}",
+        )
+
+    def log_tails(self, lines: int = 30) -> dict[str, str]:
+        return {f"{name} log (last lines)": p.log_tail(lines) for name, p in self.processes.processes.items()}
+
+    def stop(self) -> None:
+        self.processes.stop_all()

@@ -1,0 +1,444 @@
+"""The Kubernetes targets: an existing cluster, or a kind cluster the suite creates.
+
+Thin by design, and one code path: kind is the cluster target plus creating (and deleting)
+its cluster and loading images. kubectl applies the kustomize overlay into a namespace of
+the run and forwards ports, the kubernetes client (odin_acceptance.clients.kube_api) reads what the cluster
+did; the scenarios then talk to the same HTTP APIs as on the local target. The project's
+tests run this path against the kwok control plane (tests/kwok_cluster.py).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import time
+import uuid
+from collections.abc import Mapping
+from contextlib import AbstractContextManager
+from pathlib import Path
+
+import urllib3
+import yaml
+from kubernetes import config
+from kubernetes.client.exceptions import ApiException
+
+from odin_acceptance.clients.kube_api import KubeApi
+from odin_acceptance.clients.kubectl import Kubectl
+from odin_acceptance.clients.links import LinkWatch
+from odin_acceptance.clients.metrics_text import LabelFilter, metric_sum
+from odin_acceptance.clients.prometheus_api import PrometheusApi
+from odin_acceptance.core import timeouts
+from odin_acceptance.core.artifacts import Artifacts, from_titles
+from odin_acceptance.core.polling import eventually
+from odin_acceptance.core.workloads import ProbePods
+from odin_acceptance.pipelines.discovery_probe import probe_pods
+from odin_acceptance.provisioning.versions import COMPONENTS, PYTHON_IMAGE, SUPPLIED
+from odin_acceptance.stack_config import manifests
+from odin_acceptance.targets.base import (
+    KUBERNETES_API,
+    POD_DISCOVERY,
+    REAL_CONTAINERS,
+    Endpoints,
+    LoadableNode,
+    StressedNode,
+    Target,
+    TargetError,
+    TargetOptions,
+    Workload,
+    api_snapshots,
+)
+from odin_acceptance.targets.kube_control_plane import KWOK_ANNOTATION
+from odin_acceptance.targets.local_pods import parse_cri_line
+from odin_acceptance.targets.overlay import FORWARDS, OverlayDeployment, instrument_files
+from odin_acceptance.targets.run_scope import RunScope
+
+KIND_CONFIG = manifests.KIND_CLUSTER
+# Promtail uses one inotify instance per tailed file set; kind nodes share the host's limits.
+INOTIFY_MINIMUM = {"max_user_instances": 512, "max_user_watches": 524288}
+
+
+def pinned_images() -> list[str]:
+    return sorted({image for c in COMPONENTS + SUPPLIED for image in c.images} | {PYTHON_IMAGE})
+
+
+def instrument_pod(
+    namespace: str,
+    name: str,
+    script: str,
+    args: list[str],
+    node: str | None = None,
+    labels: Mapping[str, str] | None = None,
+) -> dict:
+    """A pod running one instrument from the `odin-instruments` ConfigMap on the stock image
+    (`labels`: the run's among them, which Promtail's scope keeps)."""
+    spec: dict = {
+        "restartPolicy": "Never",
+        "containers": [
+            {
+                "name": "app",
+                "image": PYTHON_IMAGE,
+                "imagePullPolicy": "IfNotPresent",
+                "command": ["python", "-u", f"/instruments/{script}", *args],
+                "volumeMounts": [{"name": "instruments", "mountPath": "/instruments"}],
+            }
+        ],
+        "volumes": [{"name": "instruments", "configMap": {"name": "odin-instruments"}}],
+    }
+    if node:
+        spec["nodeName"] = node
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "name": name,
+            "namespace": namespace,
+            "labels": {**(labels or {}), "app": name, "odin-acceptance": "workload"},
+        },
+        "spec": spec,
+    }
+
+
+def inotify_problems(proc_dir: Path = Path("/proc/sys/fs/inotify")) -> list[str]:
+    """Host inotify limits below what Promtail on several kind nodes needs."""
+    problems = []
+    for key, minimum in INOTIFY_MINIMUM.items():
+        try:
+            value = int((proc_dir / key).read_text())
+        except (OSError, ValueError):
+            continue
+        if value < minimum:
+            problems.append(f"fs.inotify.{key} is {value}, needs ≥ {minimum}")
+    return problems
+
+
+def preflight(name: str) -> None:
+    """Everything a Kubernetes target needs from the host, checked in seconds."""
+    if shutil.which("kubectl") is None:
+        raise TargetError("kubectl is not on PATH: install it (https://kubernetes.io/docs/tasks/tools/)")
+    if name != "kind":
+        return
+    if shutil.which("docker") is None:
+        raise TargetError("--target kind needs Docker: `docker` is not on PATH (install Docker Engine)")
+    probe = subprocess.run(
+        ["docker", "info", "--format", "{{.ServerVersion}}"],
+        capture_output=True,
+        text=True,
+        timeout=timeouts.KUBECTL,
+        check=False,
+    )
+    if probe.returncode != 0:
+        raise TargetError(
+            "--target kind needs a running Docker engine; `docker info` says: "
+            f"{(probe.stderr or probe.stdout).strip()[:300]} (start Docker, or use --target local)"
+        )
+    if shutil.which("kind") is None:
+        raise TargetError("--target kind needs the kind binary on PATH (go install sigs.k8s.io/kind@v0.27.0)")
+    problems = inotify_problems()
+    if problems:
+        raise TargetError(
+            "inotify limits too low for Promtail on several kind nodes: "
+            + "; ".join(problems)
+            + ". Fix (needs root on the host): sudo sysctl fs.inotify.max_user_instances=512 "
+            "fs.inotify.max_user_watches=524288"
+        )
+
+
+def simulated_nodes(nodes: list[dict]) -> bool:
+    """Whether every node of a cluster is one KWOK simulates: its pods run no container."""
+    return bool(nodes) and all(KWOK_ANNOTATION in (n["metadata"].get("annotations") or {}) for n in nodes)
+
+
+def cluster_capabilities(declared: frozenset[str], nodes: list[dict]) -> frozenset[str]:
+    """What a cluster target can do on a cluster with `nodes`: on nodes KWOK simulates, no
+    container runs (no Loki, Promtail or Grafana at work, no log workload, no in-cluster
+    Prometheus discovering pods)."""
+    if simulated_nodes(nodes):
+        return declared - {REAL_CONTAINERS, POD_DISCOVERY}
+    return declared
+
+
+def keeps_resources(policy: str, failed: bool) -> bool:
+    """--keep-resources: never (the default), on-failure or always (as kuttl's --delete)."""
+    return policy == "always" or (policy == "on-failure" and failed)
+
+
+class ClusterTarget(Target):
+    """An existing cluster (`--kubeconfig`, `--context`): the stack deployed from the cluster
+    overlay into a namespace of this run, workloads as pods on its nodes."""
+
+    name = "cluster"
+    overlay = manifests.OVERLAYS / "cluster"
+    overlay_namespace = "odin-acceptance"
+    capabilities = frozenset({KUBERNETES_API, REAL_CONTAINERS, POD_DISCOVERY})
+
+    def __init__(self, *, options: TargetOptions, tools: dict[str, Path]) -> None:
+        self.profile = options.profile
+        self.tools = tools
+        self.keep_resources = options.keep_resources
+        self.scope = RunScope(self.overlay_namespace)
+        self.kubeconfig, self.context = self.cluster_access(options)
+        self.api = KubeApi(self.kubeconfig, self.context, self.scope.namespace)
+        # Grafana's API is read as its admin (the anonymous Viewer lacks datasources:read), with a
+        # password of this run, put in the Secret the manifests' Grafana reads it from.
+        self.grafana_auth: tuple[str, str] = ("admin", uuid.uuid4().hex)
+        self.deployment = OverlayDeployment(
+            overlay=self.overlay,
+            manifest_dir=options.manifest_dir,
+            kubectl=Kubectl(self.context, self.scope.namespace, kubeconfig=self.kubeconfig),
+            api=self.api,
+            forwarded=dict(FORWARDS),
+            grafana_auth=self.grafana_auth,
+            profile=options.profile,
+            scope=self.scope,
+        )
+        self.links: LinkWatch | None = None
+        self._endpoints: Endpoints | None = None
+        self._workloads: set[Workload] = set()
+        self._namespaces: list[str] = []  # workload namespaces this run created
+        self.left_behind: list[str] = []  # what stop() kept or would not delete, for the report
+
+    @classmethod
+    def cluster_access(cls, options: TargetOptions) -> tuple[str | None, str | None]:
+        """(kubeconfig, context) of the cluster; None means the client's defaults ($KUBECONFIG,
+        ~/.kube/config, its current context)."""
+        return options.kubeconfig, options.context
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    @classmethod
+    def preflight(cls, options: TargetOptions) -> frozenset[str]:
+        """The host's tools, then the cluster itself: reachable, and whether its nodes run
+        containers (a cluster whose nodes KWOK simulates runs none)."""
+        preflight(cls.name)
+        kubeconfig, context = cls.cluster_access(options)
+        api = KubeApi(kubeconfig, context, "default")
+        try:
+            nodes = api.nodes()
+        except (ApiException, urllib3.exceptions.HTTPError, config.ConfigException, OSError) as exc:
+            raise TargetError(
+                f"cannot reach the cluster of kubeconfig {kubeconfig or '(default)'}, context "
+                f"{context or '(current)'}: {str(exc).splitlines()[0][:300]} (check --kubeconfig and --context)"
+            ) from exc
+        return cluster_capabilities(cls.capabilities, nodes)
+
+    def ensure_cluster(self) -> None:
+        """Create or reuse the cluster (kind); an existing cluster was checked in preflight."""
+
+    def start(self) -> None:
+        self.ensure_cluster()
+        self.capabilities = cluster_capabilities(type(self).capabilities, self.api.nodes())
+        if REAL_CONTAINERS not in self.capabilities:  # nothing serves them: their scenarios are skipped
+            self.deployment.forwarded = {s: p for s, p in FORWARDS.items() if s not in ("loki", "grafana")}
+        self._endpoints = e = self.deployment.deploy()
+        self.links = LinkWatch(
+            {"prometheus": e.prometheus.metrics_text, "alertmanager": e.alertmanager.metrics_text},
+            e.prometheus.targets,
+            dict,  # containers that exit are restarted by the kubelet: rollouts and probes judge them
+        )
+        self.links.baseline()
+
+    def broken_links(self) -> dict[str, str]:
+        return self.links.broken() if self.links else {}
+
+    def stop(self, *, failed: bool = False) -> None:
+        self.deployment.stop()
+        if keeps_resources(self.keep_resources, failed):
+            self.left_behind.append(
+                f"kept (--keep-resources={self.keep_resources}): namespace {self.scope.namespace} and everything "
+                f"labelled {self.scope.selector}; remove with kubectl delete namespace,clusterrole,clusterrolebinding "
+                f"-l {self.scope.selector}"
+            )
+            return
+        extra = [("Namespace", ns) for ns in self._namespaces]
+        self.left_behind += self.deployment.remove(extra)
+        self._workloads.clear()
+        self._namespaces.clear()
+
+    @property
+    def endpoints(self) -> Endpoints:
+        if self._endpoints is None:
+            raise TargetError(f"the {self.name} target is not started")
+        return self._endpoints
+
+    def kubernetes(self) -> KubeApi:
+        return self.api
+
+    def pod_discovery(self) -> PrometheusApi:
+        return self.endpoints.prometheus  # the Deployment's pod, discovering in-cluster
+
+    def discovery_probes(self, run_id: str) -> AbstractContextManager[ProbePods]:
+        return probe_pods(self.deployment.api, self.deployment.kubectl, run_id)
+
+    def promtail_metric(self, name: str, where: LabelFilter | None = None) -> float:
+        # Through the API server's pod proxy: no port-forward per node needed.
+        return sum(
+            metric_sum(self.api.pod_proxy_get(pod["metadata"]["name"], 9080, "/metrics"), name, where)
+            for pod in self.api.pods("app=promtail")
+        )
+
+    def deployed_config(self, name: str) -> str:
+        return self.deployment.deployed_config(name)
+
+    def deployed_dashboard(self, title: str) -> dict:
+        return self.deployment.deployed_dashboard(title)
+
+    # -- workloads ---------------------------------------------------------------------
+
+    def start_workload(
+        self, namespace: str, name: str, args: list[str], labels: Mapping[str, str] | None = None
+    ) -> Workload:
+        k = self.deployment.kubectl.at(namespace)
+        if namespace not in self._namespaces:  # first workload of a namespace
+            self._namespaces.append(namespace)
+            ns = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}
+            k.apply(json.dumps(self.scope.label(ns)))
+            instruments = yaml.safe_load(k.configmap_from_files("odin-instruments", instrument_files()))
+            k.apply(json.dumps(self.scope.label(instruments)))
+        pod_labels = {**(labels or {}), **self.scope.labels}
+        k.apply(json.dumps(instrument_pod(namespace, name, "log_writer.py", args, labels=pod_labels)))
+        workload = Workload(namespace, name, "app")
+        self._workloads.add(workload)
+        return workload
+
+    def loadable_node(self) -> LoadableNode:
+        k = self.api
+        nodes = k.nodes()
+        workers = [n for n in nodes if "node-role.kubernetes.io/control-plane" not in n["metadata"]["labels"]]
+        node = (workers or nodes)[0]
+        name = node["metadata"]["name"]
+        exporter = next(p for p in k.pods("app=node-exporter") if p["spec"].get("nodeName") == name)
+        return LoadableNode(name, f"{exporter['status']['podIP']}:9100", int(node["status"]["capacity"]["cpu"]))
+
+    def stress_cpu(self, node: LoadableNode, name: str, seconds: float) -> StressedNode:
+        k = self.deployment.kubectl
+        args = ["--cpus", str(node.cpus), "--seconds", f"{seconds:g}"]
+        started = time.time()
+        pod = instrument_pod(k.namespace, name, "cpu_stress.py", args, node=node.node, labels=self.scope.labels)
+        k.apply(json.dumps(pod))
+        workload = Workload(k.namespace, name, "app")
+        self._workloads.add(workload)
+        return StressedNode(node.node, node.instance, started, workload, seconds)
+
+    def stop_workload(self, workload: Workload) -> None:
+        self._workloads.discard(workload)
+        self.api.at(workload.namespace).delete_pod(workload.pod)
+
+    def wait_workload_done(self, workload: Workload, timeout: float) -> None:
+        k = self.api.at(workload.namespace)
+
+        def succeeded() -> None:
+            phase = k.pod(workload.pod)["status"].get("phase")
+            assert phase == "Succeeded", f"pod phase {phase}"
+
+        eventually(succeeded, timeout=timeout, what=f"workload {workload.pod} to finish")
+
+    def container_log(self, workload: Workload) -> list[tuple[int, str]]:
+        # --timestamps prints the runtime's RFC3339Nano timestamp, as the CRI file holds it.
+        text = self.api.at(workload.namespace).pod_log(workload.pod, workload.container, timestamps=True)
+        out = []
+        for line in text.splitlines():
+            stamp, _, rest = line.partition(" ")
+            ts, *_ = parse_cri_line(f"{stamp} stdout F {rest}")
+            out.append((ts, rest))
+        return out
+
+    def running_containers(self) -> list[Workload]:
+        # This run's pods only (the cluster's own are not ours to judge), and of those the
+        # containers that wrote a line (one line of the log each, not the whole log).
+        running = [
+            Workload(p["metadata"]["namespace"], p["metadata"]["name"], c["name"])
+            for p in self.api.pods(self.scope.selector, all_namespaces=True)
+            if p["status"].get("phase") == "Running"
+            for c in p["spec"]["containers"]
+        ]
+        return [w for w in running if self.api.at(w.namespace).pod_log(w.pod, w.container, tail=1).strip()]
+
+    # -- reporting ---------------------------------------------------------------------
+
+    def diagnostics(self) -> dict[str, str]:
+        out = self.deployment.diagnostics()
+        if self._endpoints is not None:
+            out.update(api_snapshots(self._endpoints))
+        return out
+
+    def artifacts(self) -> Artifacts:
+        # Events, pod logs and the state of unready objects (the diagnostics), and what was applied.
+        out: dict[str, str | Path] = dict(from_titles(self.diagnostics()))
+        applied = [
+            {**o, "data": {k: "(redacted)" for k in o.get("data", {})}} if o["kind"] == "Secret" else o
+            for o in self.deployment.applied
+        ]
+        out["applied.yaml"] = yaml.safe_dump_all(applied, sort_keys=False)
+        return out
+
+    def describe(self) -> dict[str, str]:
+        facts = {f"{c.name} image": ", ".join(c.images) for c in COMPONENTS + SUPPLIED}
+        facts.update(
+            {
+                "stack namespace": self.scope.namespace,
+                "objects of this run": f"labelled {self.scope.selector}",
+                "kubeconfig": self.kubeconfig or "default ($KUBECONFIG or ~/.kube/config)",
+                "kube context": self.context or "current",
+                "timing profile": self.profile.describe(),
+                "resources after the run": f"--keep-resources={self.keep_resources}",
+            }
+        )
+        return facts
+
+
+class KindTarget(ClusterTarget):
+    """The cluster target on a kind cluster it creates (or reuses, never deleting one it did
+    not create), with the pinned images loaded when Docker has them."""
+
+    name = "kind"
+    cluster_name = "odin-acceptance"
+
+    def __init__(self, *, options: TargetOptions, tools: dict[str, Path]) -> None:
+        super().__init__(options=options, tools=tools)
+        self.keep_cluster = options.keep_cluster
+        self.created_cluster = False
+
+    @classmethod
+    def cluster_access(cls, options: TargetOptions) -> tuple[str | None, str | None]:
+        return options.kubeconfig, f"kind-{cls.cluster_name}"
+
+    @classmethod
+    def preflight(cls, options: TargetOptions) -> frozenset[str]:
+        preflight(cls.name)  # the cluster does not exist yet: kind's nodes run real containers
+        return cls.capabilities
+
+    def ensure_cluster(self) -> None:
+        existing = subprocess.run(["kind", "get", "clusters"], capture_output=True, text=True, check=False).stdout
+        if self.cluster_name not in existing.split():
+            create = ["kind", "create", "cluster", "--config", str(KIND_CONFIG), "--wait", "180s"]
+            if self.kubeconfig:
+                create += ["--kubeconfig", self.kubeconfig]
+            self.created_cluster = True  # set first: a creation cut short is still ours to delete
+            subprocess.run(create, check=True, timeout=timeouts.CLUSTER_CREATE)
+        for image in pinned_images():
+            present = subprocess.run(["docker", "image", "inspect", image], capture_output=True, check=False)
+            if present.returncode == 0:  # offline runs: images pre-pulled on the host
+                subprocess.run(
+                    ["kind", "load", "docker-image", image, "--name", self.cluster_name],
+                    check=True,
+                    capture_output=True,
+                    timeout=timeouts.CLUSTER_CREATE,
+                )
+
+    def stop(self, *, failed: bool = False) -> None:
+        if not self.created_cluster or self.keep_cluster or keeps_resources(self.keep_resources, failed):
+            super().stop(failed=failed)
+            if self.created_cluster:
+                self.left_behind.append(
+                    f"kind cluster {self.cluster_name} kept: kind delete cluster --name {self.cluster_name}"
+                )
+            return
+        self.deployment.stop()
+        if shutil.which("kind"):
+            subprocess.run(
+                ["kind", "delete", "cluster", "--name", self.cluster_name],
+                capture_output=True,
+                check=False,
+                timeout=timeouts.CLUSTER_CREATE,
+            )

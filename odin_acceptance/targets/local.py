@@ -1,0 +1,505 @@
+"""The local target: the real components as processes on 127.0.0.1.
+
+Configs come from the manifests (odin_acceptance.stack_config.render); ports are chosen at run time; all
+state lives in a temporary directory of this run. The target also plays the node: every
+process is registered as a pod (odin_acceptance.targets.local_pods) and its output is written in the CRI
+format where the kubelet would write it, so Promtail's manifest config tails it unchanged.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+import yaml
+
+from odin_acceptance.clients.alertmanager_api import AlertmanagerApi
+from odin_acceptance.clients.instrument_clients import FakeDcgmClient, WebhookReceiverClient
+from odin_acceptance.clients.json_http import JsonApi
+from odin_acceptance.clients.links import LinkWatch
+from odin_acceptance.clients.loki_api import LokiApi
+from odin_acceptance.clients.metrics_text import LabelFilter, metric_sum
+from odin_acceptance.clients.prometheus_api import PrometheusApi
+from odin_acceptance.core import timeouts
+from odin_acceptance.core.artifacts import Artifacts, from_titles
+from odin_acceptance.core.polling import eventually
+from odin_acceptance.core.timing_profiles import parse_duration
+from odin_acceptance.offline import config_tools
+from odin_acceptance.provisioning.versions import COMPONENTS
+from odin_acceptance.stack_config import manifests, render
+from odin_acceptance.stack_config.manifests import CONFIGS
+from odin_acceptance.targets.base import (
+    COMPONENT_FAULTS,
+    SUPPLIED_EXECUTABLES,
+    Endpoints,
+    LoadableNode,
+    StressedNode,
+    Target,
+    TargetError,
+    TargetOptions,
+    Workload,
+    api_snapshots,
+)
+from odin_acceptance.targets.local_pods import NODE, Container, LocalNode, Pod, parse_cri_line
+from odin_acceptance.targets.processes import ProcessExited, ProcessGroup, free_port
+
+# Where `python -m odin_acceptance.instruments.…` finds the package, installed or not.
+PACKAGE_PARENT = Path(__file__).resolve().parents[2]
+NAMESPACE = "monitoring"
+# Container ports by name, as the workloads declare them in a cluster.
+PORT_NAMES = {
+    "node-exporter": "metrics",
+    "dcgm-exporter": "metrics",
+    "prometheus": "http",
+    "loki": "http-metrics",
+    "promtail": "http-metrics",
+    "alertmanager": "http",
+    "webhook-receiver": "http",
+    "grafana": "http",
+}
+
+
+# Data directories (TSDB blocks, chunks, WAL) are large and unreadable; logs and configs are not.
+_KEPT_SUFFIXES = {".log", ".yml", ".yaml", ".ini", ".json", ".txt"}
+
+
+def _worth_keeping(path: Path, root: Path) -> bool:
+    return path.suffix in _KEPT_SUFFIXES and not any(part.endswith("-data") for part in path.relative_to(root).parts)
+
+
+class LocalTarget(Target):
+    name = "local"
+    capabilities = frozenset({COMPONENT_FAULTS, SUPPLIED_EXECUTABLES})
+    default_timing = "fast"
+
+    def __init__(self, *, options: TargetOptions, tools: dict[str, Path]) -> None:
+        self.profile = options.profile
+        self.tools = tools
+        self.manifest_dir = options.manifest_dir
+        self.keep_run_dir = options.keep_run_dir
+        self.run_dir = Path(tempfile.mkdtemp(prefix="odin-acceptance-"))
+        self.config_dir = self.run_dir / "config"
+        self.processes = ProcessGroup(self.run_dir)
+        self.node = LocalNode(self.run_dir)
+        self.addresses = {name: f"127.0.0.1:{free_port()}" for name in render.CLUSTER_SERVICES}
+        self.loki_grpc_port = free_port()
+        # Loki, Promtail and Grafana run only where the user supplied them (odin_acceptance.provisioning.supplied).
+        self.runs_logs = {"loki", "promtail"} <= tools.keys()
+        self.runs_grafana = "grafana" in tools
+        # Grafana's API is read as its admin (Viewer lacks datasources:read), with a password of this run.
+        self.grafana_auth = ("admin", uuid.uuid4().hex)
+        self._grafana_env: dict[str, str] = {}
+        self.links: LinkWatch | None = None
+        # Component -> its data directory, when the manifests keep that data on no volume
+        # claim: a restart (a new pod) then starts it empty, as the cluster would.
+        self.ephemeral: dict[str, Path] = {}
+        self.image_dirs: dict[str, Path] = {}
+        self.ready_seconds: dict[str, float] = {}
+        self._configs: dict[str, Path] = {}
+        self._workloads: dict[Workload, Pod] = {}
+        self._probes: dict[str, tuple[Callable[[], object], str]] = {}
+        self._promtail = JsonApi(self._url("promtail"), "Promtail")
+        self._endpoints = Endpoints(
+            prometheus=PrometheusApi(self._url("prometheus")),
+            alertmanager=AlertmanagerApi(self._url("alertmanager")),
+            webhook=WebhookReceiverClient(self._url("webhook-receiver")),
+            dcgm=FakeDcgmClient(self._url("dcgm-exporter")),
+            loki=LokiApi(self._url("loki")) if self.runs_logs else None,
+            promtail=self._promtail if self.runs_logs else None,
+            grafana=JsonApi(self._url("grafana"), "Grafana", auth=self.grafana_auth) if self.runs_grafana else None,
+        )
+        # Container path -> directory of this run (the volumes of the manifests).
+        self.mounts = {
+            "/loki": str(self.run_dir / "loki-data"),
+            "/etc/loki/rules": str(self.run_dir / "loki-rules"),
+            "/run/promtail": str(self.run_dir / "promtail"),
+            "/var/log/pods": str(self.node.pods_dir),
+        }
+
+    def _url(self, service: str) -> str:
+        return f"http://{self.addresses[service]}"
+
+    @property
+    def endpoints(self) -> Endpoints:
+        return self._endpoints
+
+    # -- configs -----------------------------------------------------------------------
+
+    def render_configs(self) -> dict[str, Path]:
+        """Render and check every config; raises before any process exists."""
+        objs = manifests.load(self.manifest_dir)
+        source = {name: objs.config_file(cm, key) for name, (cm, key) in CONFIGS.items()}
+        for directory in self.mounts.values():
+            Path(directory).mkdir(parents=True, exist_ok=True)
+        prom_rules = self.config_dir / "rules"
+        prom_rules.mkdir(parents=True, exist_ok=True)
+        loki_rules = Path(self.mounts["/etc/loki/rules"]) / "fake"  # the tenant without auth
+        loki_rules.mkdir(parents=True, exist_ok=True)
+        local, profile, r = self.addresses, self.profile, render
+        texts = {
+            "alert-rules.yml": r.render_rules(source["alert-rules.yml"], profile),
+            "prometheus.yml": r.render_prometheus(
+                source["prometheus.yml"],
+                rule_dir=str(prom_rules),
+                local=local,
+                pod_discovery=self.node.sd_files("prometheus"),
+                profile=profile,
+            ),
+            "alertmanager.yml": r.render_alertmanager(source["alertmanager.yml"], local=local, profile=profile),
+            "loki.yaml": r.render_loki(
+                source["loki.yaml"], local=local, grpc_port=self.loki_grpc_port, mounts=self.mounts, profile=profile
+            ),
+            "log-alerts.yaml": r.render_rules(source["log-alerts.yaml"], profile),
+            "promtail.yaml": r.render_promtail(
+                source["promtail.yaml"],
+                local=local,
+                mounts=self.mounts,
+                container_root=str(self.run_dir / "promtail-container"),
+                pod_discovery=self.node.sd_files("promtail"),
+                profile=profile,
+            ),
+        }
+        where = {"alert-rules.yml": prom_rules, "log-alerts.yaml": loki_rules}
+        outputs = {name: (where.get(name, self.config_dir) / name, text) for name, text in texts.items()}
+        for path, text in outputs.values():
+            path.write_text(text)
+        paths = {name: path for name, (path, _) in outputs.items()}
+        tools = self.tools
+        config_tools.check_rules(tools["promtool"], paths["alert-rules.yml"])
+        config_tools.check_prometheus(tools["promtool"], paths["prometheus.yml"])
+        config_tools.check_alertmanager(tools["amtool"], paths["alertmanager.yml"])
+        storage = render.storage_path(objs.get("Deployment", "alertmanager"), "--storage.path=", "data/")
+        if not storage.on_claim:
+            self.ephemeral["alertmanager"] = self.run_dir / "alertmanager-data"
+        loki_data = str(yaml.safe_load(source["loki.yaml"]).get("common", {}).get("path_prefix", "/loki"))
+        if not render.on_claim(objs.get("StatefulSet", "loki"), loki_data):
+            self.ephemeral["loki"] = Path(self.mounts["/loki"])
+        positions = render.promtail_positions(source["promtail.yaml"])
+        if not render.on_mount(positions, self.mounts):
+            self.ephemeral["promtail"] = self.run_dir / "promtail-container"
+            # A fresh container has its image's directories (/tmp) but none of the files written.
+            self.image_dirs["promtail"] = (self.ephemeral["promtail"] / positions.lstrip("/")).parent
+            self.image_dirs["promtail"].mkdir(parents=True, exist_ok=True)
+        if self.runs_logs:
+            config_tools.check_loki(tools["loki"], paths["loki.yaml"])
+            config_tools.check_promtail(tools["promtail"], paths["promtail.yaml"])
+        if self.runs_grafana:
+            grafana = render.render_grafana(
+                objs.get("Deployment", "grafana"),
+                lambda name: objs.get("ConfigMap", name)["data"],
+                local=local,
+                root=self.run_dir / "grafana",
+            )
+            for path, text in grafana.files.items():
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(text)
+            paths["grafana.ini"] = self.config_dir / "grafana.ini"
+            paths["grafana.ini"].write_text(grafana.ini)
+            self._grafana_env = grafana.env
+        self._configs = paths
+        return paths
+
+    def deployed_dashboard(self, title: str) -> dict:
+        # Grafana is provisioned with the manifests' dashboard as it is (render_grafana).
+        return manifests.load(self.manifest_dir).dashboard(title)
+
+    def deployed_config(self, name: str) -> str:
+        if name not in self._configs:
+            raise KeyError(f"no deployed config named {name!r} (have {sorted(self._configs)})")
+        return self._configs[name].read_text()
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    def _start_pod(
+        self, name: str, argv: list[str], probe: Callable[[], object], what: str, env: dict[str, str] | None = None
+    ) -> None:
+        """Start a component as the one container of a pod named after it, and wait for it."""
+        port = int(self.addresses[name].rsplit(":", 1)[1])
+        pod = self.node.add(Pod(NAMESPACE, f"{name}-0", (Container(name, port, PORT_NAMES[name]),), {"app": name}))
+        proc = self.processes.start(name, argv, cwd=PACKAGE_PARENT, env=env, cri_log=self.node.log_path(pod, name))
+        self._workloads[Workload(NAMESPACE, pod.name, name)] = pod
+        self._probes[name] = (probe, what)
+        self.ready_seconds[name] = self.processes.wait_ready(proc, probe, what)
+
+    def start(self) -> None:
+        try:
+            self.render_configs()
+        except (manifests.ManifestError, render.RenderError, config_tools.ConfigCheckError) as exc:
+            raise TargetError(str(exc)) from exc
+        py, e, c, run = sys.executable, self._endpoints, self._configs, self.run_dir
+        listen = self.addresses
+        self._start_pod(
+            "webhook-receiver",
+            [py, "-m", "odin_acceptance.instruments.webhook_receiver", "--listen", listen["webhook-receiver"]],
+            e.webhook.ready,
+            "GET /healthz",
+        )
+        self._start_pod(
+            "dcgm-exporter",
+            [py, "-m", "odin_acceptance.instruments.fake_dcgm_exporter", "--listen", listen["dcgm-exporter"]],
+            e.dcgm.ready,
+            "GET /healthz",
+        )
+        (run / "textfiles").mkdir()
+        node = JsonApi(self._url("node-exporter"), "node_exporter")
+        self._start_pod(
+            "node-exporter",
+            [
+                str(self.tools["node_exporter"]),
+                f"--web.listen-address={listen['node-exporter']}",
+                "--no-collector.systemd",
+                f"--collector.textfile.directory={run / 'textfiles'}",
+            ],
+            lambda: node.probe("/metrics"),
+            "GET /metrics",
+        )
+        self._start_pod(
+            "alertmanager",
+            [
+                str(self.tools["alertmanager"]),
+                f"--config.file={c['alertmanager.yml']}",
+                f"--storage.path={run / 'alertmanager-data'}",
+                f"--web.listen-address={listen['alertmanager']}",
+                f"--web.external-url={self._url('alertmanager')}/",
+                "--cluster.listen-address=",
+            ],
+            e.alertmanager.ready,
+            "GET /-/ready",
+        )
+        self._start_pod(
+            "prometheus",
+            [
+                str(self.tools["prometheus"]),
+                f"--config.file={c['prometheus.yml']}",
+                f"--storage.tsdb.path={run / 'prometheus-data'}",
+                f"--web.listen-address={listen['prometheus']}",
+                f"--web.external-url={self._url('prometheus')}/",
+                "--web.enable-lifecycle",
+                *render.prometheus_args(self.profile),
+            ],
+            e.prometheus.ready,
+            "GET /-/ready",
+        )
+        if self.runs_logs:
+            self._start_logs()
+        if self.runs_grafana:
+            self._start_grafana()
+        self._wait_wired()
+        metrics = {"prometheus": e.prometheus, "alertmanager": e.alertmanager, "promtail": e.promtail}
+        self.links = LinkWatch(
+            {name: api.metrics_text for name, api in metrics.items() if api is not None},
+            e.prometheus.targets,
+            self._exited,
+        )
+        self.links.baseline()
+
+    def _exited(self) -> dict[str, str]:
+        """Components that exited without being stopped on purpose: name -> how."""
+        stopped = self.links.stopped_on_purpose if self.links else set()
+        out = {}
+        for name in self._probes:
+            proc = self.processes.processes[name]
+            if name not in stopped and not proc.running():
+                tail = proc.log_tail(3).replace("\n", " | ")
+                out[name] = f"{name} exited with code {proc.popen.returncode}; its last lines: {tail}"
+        return out
+
+    def broken_links(self) -> dict[str, str]:
+        return self.links.broken() if self.links else {}
+
+    def _start_logs(self) -> None:
+        e, c = self._endpoints, self._configs
+        assert e.loki is not None and e.promtail is not None
+        self._start_pod(
+            "loki",
+            [
+                str(self.tools["loki"]),
+                f"-config.file={c['loki.yaml']}",
+                "-server.http-listen-address=127.0.0.1",
+                "-server.grpc-listen-address=127.0.0.1",
+                # Loki advertises its query frontend on the host's first interface by default;
+                # its own querier must reach it on loopback.
+                "-frontend.instance-addr=127.0.0.1",
+            ],
+            e.loki.ready,
+            "GET /ready",
+        )
+        self._start_pod(
+            "promtail",
+            [
+                str(self.tools["promtail"]),
+                f"-config.file={c['promtail.yaml']}",
+                "-server.http-listen-address=127.0.0.1",
+                "-server.grpc-listen-address=127.0.0.1",
+                "-server.grpc-listen-port=0",
+            ],
+            lambda: e.promtail.probe("/ready"),
+            "GET /ready",
+            env={**os.environ, "HOSTNAME": NODE},
+        )
+
+    def _start_grafana(self) -> None:
+        grafana = self._endpoints.grafana
+        assert grafana is not None
+        executable = self.tools["grafana"]
+        # The release archive's layout: bin/grafana beside conf/ and public/ (its home path).
+        home = executable.resolve().parent.parent
+        self._start_pod(
+            "grafana",
+            [str(executable), "server", f"--homepath={home}", f"--config={self._configs['grafana.ini']}"],
+            lambda: grafana.probe("/api/health"),
+            "GET /api/health",
+            env={
+                **os.environ,
+                **self._grafana_env,
+                "GF_SECURITY_ADMIN_USER": self.grafana_auth[0],
+                "GF_SECURITY_ADMIN_PASSWORD": self.grafana_auth[1],
+            },
+        )
+
+    def _wait_wired(self) -> None:
+        """Every scrape target up and Alertmanager discovered: the stack is one pipeline."""
+        prom = self._endpoints.prometheus
+
+        def all_up() -> list[str]:
+            targets = prom.targets()
+            jobs = {t["labels"].get("job"): t["health"] for t in targets}
+            assert {"prometheus", "node-exporter", "dcgm-exporter"} <= jobs.keys(), f"targets: {jobs}"
+            assert all(h == "up" for h in jobs.values()), f"targets: {jobs}"
+            assert prom.alertmanagers(), "no Alertmanager discovered"
+            return sorted(jobs)
+
+        scrape = parse_duration(yaml.safe_load(self.deployed_config("prometheus.yml"))["global"]["scrape_interval"])
+        eventually(
+            all_up,
+            timeout=timeouts.TARGET_UP + 2 * scrape,
+            what="Prometheus to scrape every target and find Alertmanager",
+        )
+
+    def stop(self, *, failed: bool = False) -> None:
+        self.processes.stop_all()
+        if not self.keep_run_dir:
+            shutil.rmtree(self.run_dir, ignore_errors=True)
+
+    # -- faults ------------------------------------------------------------------------
+
+    def stop_component(self, name: str) -> None:
+        if self.links:
+            self.links.stopped_on_purpose.add(name)
+        self.processes.processes[name].stop()
+
+    def start_component(self, name: str) -> None:
+        """The same command again, on the same log file: a new pod, which keeps only the data
+        the manifests put on a volume claim."""
+        if name in self.ephemeral:
+            shutil.rmtree(self.ephemeral[name], ignore_errors=True)
+        if name in self.image_dirs:
+            self.image_dirs[name].mkdir(parents=True, exist_ok=True)
+        proc = self.processes.restart(name)
+        probe, what = self._probes[name]
+        self.processes.wait_ready(proc, probe, what)
+        if self.links:  # failures while it was down were the fault's, not a broken link
+            self.links.back(name)
+
+    def promtail_metric(self, name: str, where: LabelFilter | None = None) -> float:
+        return metric_sum(self._promtail.get_text("/metrics"), name, where)
+
+    # -- workloads ---------------------------------------------------------------------
+
+    def start_workload(
+        self,
+        namespace: str,
+        name: str,
+        args: list[str],
+        labels: Mapping[str, str] | None = None,
+        instrument: str = "log_writer",
+    ) -> Workload:
+        pod = self.node.add(Pod(namespace, name, (Container("app"),), {**(labels or {}), "app": name}))
+        workload = Workload(namespace, name, "app")
+        self.processes.start(
+            f"workload-{namespace}-{name}",
+            [sys.executable, "-m", f"instruments.{instrument}", *args],
+            cwd=PACKAGE_PARENT,
+            cri_log=self.node.log_path(pod, "app"),
+        )
+        self._workloads[workload] = pod
+        return workload
+
+    def loadable_node(self) -> LoadableNode:
+        # This machine is the node: its node_exporter reports the load.
+        exporter = next(t for t in self._endpoints.prometheus.targets() if t["labels"].get("job") == "node-exporter")
+        return LoadableNode(NODE, exporter["labels"]["instance"], os.cpu_count() or 1)
+
+    def stress_cpu(self, node: LoadableNode, name: str, seconds: float) -> StressedNode:
+        args = ["--cpus", str(node.cpus), "--seconds", f"{seconds:g}"]
+        started = time.time()
+        workload = self.start_workload(NAMESPACE, name, args, instrument="cpu_stress")
+        return StressedNode(node.node, node.instance, started, workload, seconds)
+
+    def stop_workload(self, workload: Workload) -> None:
+        pod = self._workloads.pop(workload)
+        name = f"workload-{workload.namespace}-{workload.pod}"
+        self.processes.processes.pop(name).stop()
+        self.node.remove(pod)
+
+    def wait_workload_done(self, workload: Workload, timeout: float) -> None:
+        proc = self.processes.processes[f"workload-{workload.namespace}-{workload.pod}"]
+
+        def exited() -> None:
+            try:
+                proc.ensure_running()
+            except ProcessExited:
+                return
+            raise AssertionError("still writing")
+
+        eventually(exited, timeout=timeout, what=f"workload {workload.pod} to write its lines")
+        proc.pump.join(timeout)
+
+    def container_log(self, workload: Workload) -> list[tuple[int, str]]:
+        path = self.node.log_path(self._workloads[workload], workload.container)
+        return [(ts, text) for ts, _, _, text in map(parse_cri_line, path.read_text().splitlines())]
+
+    def running_containers(self) -> list[Workload]:
+        def wrote(workload: Workload) -> bool:
+            path = self.node.log_path(self._workloads[workload], workload.container)
+            return path.is_file() and path.stat().st_size > 0
+
+        return [w for w in self._workloads if wrote(w)]
+
+    # -- reporting ---------------------------------------------------------------------
+
+    def diagnostics(self) -> dict[str, str]:
+        out = {f"{name} log (last lines)": proc.log_tail(40) for name, proc in self.processes.processes.items()}
+        return {**out, **api_snapshots(self._endpoints)}
+
+    def artifacts(self) -> Artifacts:
+        """Every component's whole log and every rendered config, by their place in the run
+        directory (a hint naming <run dir>/X.log finds it as artifacts/local/X.log)."""
+        files = [p for p in self.run_dir.rglob("*") if p.is_file() and _worth_keeping(p, self.run_dir)]
+        out: dict[str, str | Path] = {str(p.relative_to(self.run_dir)): p for p in files}
+        out.update(from_titles(api_snapshots(self._endpoints)))
+        return out
+
+    def describe(self) -> dict[str, str]:
+        facts = {f"{c.name} version": f"{c.version} ({c.licence}, fetched by the suite)" for c in COMPONENTS}
+        facts.update(
+            {
+                "target": "local (processes on 127.0.0.1)",
+                "timing profile": self.profile.describe(),
+                "run directory": str(self.run_dir)
+                + (
+                    ""
+                    if self.keep_run_dir
+                    else " (removed at the end; after a failure its logs and configs are in reports/artifacts/"
+                    f"{self.name}/ under the same names)"
+                ),
+            }
+        )
+        facts.update({f"{n} ready after": f"{s:.2f} s" for n, s in self.ready_seconds.items()})
+        return facts

@@ -1,0 +1,134 @@
+"""The suite installed the way pytest users expect: a locked, hashed set of dependencies kept in
+step with pyproject.toml, a wheel that carries everything a run needs, the `pytest11` entry
+point that loads it in another repository, and the opt-in scenarios chosen by `--include`."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+import tomllib
+import zipfile
+from pathlib import Path
+
+import pytest
+from packaging.requirements import Requirement
+
+REPO = Path(__file__).resolve().parent.parent
+LOCK = REPO / "requirements.lock"
+
+
+def _pyproject() -> dict:
+    return tomllib.loads((REPO / "pyproject.toml").read_text())
+
+
+def _locked() -> dict[str, tuple[str, list[str]]]:
+    """name -> (version, hashes) of every requirement in the lock."""
+    text = LOCK.read_text()
+    entries = {}
+    for block in re.split(r"\n(?=[A-Za-z0-9])", text):
+        head = re.match(r"([A-Za-z0-9_.-]+)==([^\s\\]+)", block)
+        if head:
+            entries[_norm(head.group(1))] = (head.group(2), re.findall(r"--hash=sha256:([0-9a-f]{64})", block))
+    return entries
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _declared() -> list[Requirement]:
+    project = _pyproject()
+    reqs = project["project"]["dependencies"] + [
+        r for extra in project["project"]["optional-dependencies"].values() for r in extra
+    ]
+    return [Requirement(r) for r in reqs + project["build-system"]["requires"]]
+
+
+def test_the_lock_pins_every_declared_requirement_as_pyproject_does():
+    locked = _locked()
+    wrong = []
+    for req in _declared():
+        have = locked.get(_norm(req.name))
+        if have is None:
+            wrong.append(f"{req}: not in requirements.lock")
+        elif not req.specifier.contains(have[0], prereleases=True):
+            wrong.append(f"{req}: the lock has {have[0]}")
+    assert not wrong, "requirements.lock is out of step with pyproject.toml (run `make lock`):\n  " + "\n  ".join(wrong)
+
+
+def test_every_locked_requirement_has_a_hash():
+    unhashed = [name for name, (_, hashes) in _locked().items() if not hashes]
+    assert len(_locked()) > len(_declared()), "the lock holds the transitive requirements too"
+    assert not unhashed, f"requirements without a hash (pip --require-hashes refuses them): {unhashed}"
+
+
+def test_the_lock_is_the_only_requirements_file_and_make_installs_from_it():
+    assert not (REPO / "requirements.txt").exists(), "one pin list: pyproject.toml, locked in requirements.lock"
+    makefile = (REPO / "Makefile").read_text()
+    assert "--require-hashes -r requirements.lock" in makefile
+    assert "pip-compile" in makefile and "--generate-hashes" in makefile and "pyproject.toml" in makefile
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> zipfile.ZipFile:
+    # Built from a copy: setuptools leaves build/ behind in the tree it builds.
+    source = tmp_path_factory.mktemp("source")
+    shutil.copy(REPO / "pyproject.toml", source)
+    shutil.copytree(REPO / "odin_acceptance", source / "odin_acceptance", ignore=shutil.ignore_patterns("__pycache__"))
+    out = tmp_path_factory.mktemp("wheel")
+    pip = [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation"]
+    subprocess.run([*pip, "-w", str(out), str(source)], check=True, capture_output=True, timeout=300)
+    (built,) = out.glob("odin_acceptance-*.whl")
+    return zipfile.ZipFile(built)
+
+
+def test_the_wheel_carries_the_features_overlays_instruments_and_entry_point(wheel):
+    names = set(wheel.namelist())
+    features = {Path(n).name for n in names if n.startswith("odin_acceptance/features/") and n.endswith(".feature")}
+    assert features == {p.name for p in (REPO / "odin_acceptance" / "features").glob("*.feature")}
+    for needed in (
+        "odin_acceptance/features/test_features.py",
+        "odin_acceptance/overlays/kind/kustomization.yaml",
+        "odin_acceptance/overlays/kwok/volumes.yaml",
+        "odin_acceptance/overlays/kind-cluster.yaml",
+        "odin_acceptance/instruments/fake_dcgm_exporter.py",
+        "odin_acceptance/plugin/__init__.py",
+    ):
+        assert needed in names, f"the wheel lacks {needed}"
+    (entry_points,) = [n for n in names if n.endswith(".dist-info/entry_points.txt")]
+    text = wheel.read(entry_points).decode()
+    assert "[pytest11]" in text and "odin_acceptance = odin_acceptance.plugin" in text
+    assert not any(n.startswith(("tests/", "manifests/", "benchmarks/")) for n in names), "only the package ships"
+
+
+def _collect(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_another_repository_runs_the_installed_suite_by_naming_its_options(tmp_path):
+    """From a directory with no tests and no pytest config of its own, the entry point loads the
+    suite and `--target … --manifests DIR` collects the packaged features."""
+    proc = _collect(tmp_path, "--target", "local", "--manifests", str(REPO / "manifests" / "base"))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert re.search(r"\d+ tests? collected", proc.stdout) and "GPUHighTemperature" in proc.stdout, proc.stdout[-2000:]
+    plain = _collect(tmp_path)
+    assert "GPUHighTemperature" not in plain.stdout, "without the suite's options a user's own run stays their own"
+
+
+def test_slow_soak_and_fault_scenarios_run_only_when_included():
+    default = _collect(REPO, "-m", "cpu_stress or soak or fault")
+    assert "deselected" in default.stdout, default.stdout[-2000:]
+    chosen = [line for line in default.stdout.splitlines() if "::" in line]
+    assert chosen == [], f"a user's -m selected opt-in scenarios without --include: {chosen}"
+    included = _collect(REPO, "-m", "cpu_stress", "--include", "slow")
+    assert any("::" in line for line in included.stdout.splitlines()), included.stdout[-2000:]
+    wrong = _collect(REPO, "--include", "slowest")
+    assert wrong.returncode != 0 and "--include: unknown ['slowest']; choose from slow, soak, fault" in wrong.stderr
