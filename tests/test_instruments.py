@@ -66,3 +66,24 @@ def test_webhook_receiver_records_by_path(running):
     assert requests.post(url + "/gpu", json={"not": "alertmanager"}, timeout=5).status_code == 400
     [(note, alert)] = hook.deliveries({"a": "1"})
     assert (note.path, note.receiver, alert["labels"]) == ("/gpu", "gpu-alerts", {"a": "1"})
+
+
+@pytest.mark.parametrize(
+    ("instrument", "args", "lines"),
+    [("log_writer", ["--stream-id", "w", "--lines", "3"], 3), ("cpu_stress", ["--cpus", "1", "--seconds", "0.2"], 1)],
+)
+def test_the_local_node_runs_each_instrument_as_a_pod(instrument, args, lines):
+    """Workloads start as the local target starts them (its module path, its pods directory)."""
+    from odin_acceptance.core.timing_profiles import PROFILES
+    from odin_acceptance.stack_config import manifests
+    from odin_acceptance.targets.base import TargetOptions
+    from odin_acceptance.targets.local import LocalTarget
+
+    target = LocalTarget(options=TargetOptions(profile=PROFILES["fast"], manifest_dir=manifests.BASE), tools={})
+    try:
+        workload = target.start_workload("odin-test", f"{instrument}-0", args, instrument=instrument)
+        target.wait_workload_done(workload, timeout=30)
+        assert target.processes.processes[f"workload-odin-test-{instrument}-0"].popen.returncode == 0
+        assert len(target.container_log(workload)) == lines
+    finally:
+        target.stop()

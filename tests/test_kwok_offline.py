@@ -13,7 +13,8 @@ from odin_acceptance.clients.kubectl import Kubectl
 from odin_acceptance.provisioning import supplied
 from odin_acceptance.provisioning.components import staging_replaces, wrapper_gomod
 from odin_acceptance.provisioning.versions import KUBERNETES, GoWrapperModule
-from odin_acceptance.stack_config import manifests, render
+from odin_acceptance.stack_config import manifests
+from odin_acceptance.stack_config.services import stack_services
 from odin_acceptance.targets import NAMES, skip_reason, target_class
 from odin_acceptance.targets.base import POD_DISCOVERY, REAL_CONTAINERS
 from odin_acceptance.targets.kube_control_plane import CONTROL_PLANE_TAINT, cluster_nodes, port_forward_config
@@ -146,10 +147,25 @@ def test_overlay_builds_on_the_manifests_under_test(tmp_path):
     assert sum(1 for o in objects if o and o["kind"] == "PersistentVolume") == 2
 
 
-def test_kwok_port_map_covers_every_component_the_suite_forwards():
-    from odin_acceptance.targets.overlay import FORWARDS
+def test_the_service_table_comes_from_the_manifests_services(manifest_copy):
+    """One table: every Service the suite forwards, with the port the manifests give it; a
+    changed port in the manifests is the port the suite forwards and renders."""
+    from odin_acceptance.targets.overlay import FORWARDED, forwards
 
-    assert set(FORWARDS) <= set(render.CLUSTER_SERVICES)
+    assert forwards(manifests.BASE) == {
+        "prometheus": 9090,
+        "alertmanager": 9093,
+        "loki": 3100,
+        "webhook-receiver": 5001,
+        "dcgm-exporter": 9400,
+        "grafana": 3000,
+    }
+    table = stack_services(manifests.load(manifests.BASE))
+    assert set(FORWARDED) <= set(table) and table["promtail"] == 9080 and table["node-exporter"] == 9100
+    service = manifest_copy / "loki" / "loki-service.yaml"
+    service.write_text(service.read_text().replace("port: 3100", "port: 3101", 1))
+    assert forwards(manifest_copy)["loki"] == 3101
+    assert forwards(manifests.BASE, leave_out=("loki", "grafana")).keys() == set(FORWARDED) - {"loki", "grafana"}
 
 
 def test_openssl_makes_a_ca_the_api_server_accepts(tmp_path):

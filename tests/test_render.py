@@ -3,8 +3,10 @@ import yaml
 
 from odin_acceptance.core.timing_profiles import PROFILES
 from odin_acceptance.stack_config import manifests, render
+from odin_acceptance.stack_config.services import StandIns, stack_services
 
-LOCAL = {name: f"127.0.0.1:{20000 + i}" for i, name in enumerate(render.CLUSTER_SERVICES)}
+PORTS = stack_services(manifests.load(manifests.BASE))
+LOCAL = StandIns(PORTS, {name: f"127.0.0.1:{20000 + i}" for i, name in enumerate(PORTS)})
 FAST = PROFILES["fast"]
 
 

@@ -15,6 +15,7 @@ from odin_acceptance.clients.json_http import ApiError, JsonApi
 from odin_acceptance.clients.loki_api import LokiApi
 from odin_acceptance.clients.prometheus_api import PrometheusApi
 from odin_acceptance.core.polling import Poll, WaitTimeout, eventually
+from odin_acceptance.stack_config.model import StackConfig
 from odin_acceptance.verdicts.log_loss import retry_budget
 from tests.scripted_server import serving
 
@@ -94,12 +95,16 @@ def test_loki_ruler_404_of_another_kind_is_an_answer() -> None:
         LokiApi(server.url).rule_groups()  # no ruler at all: a config error, not a wait
 
 
+def _promtail(text: str) -> StackConfig:
+    return StackConfig({"promtail.yaml": text}.__getitem__, "a test")
+
+
 def test_promtail_retry_budget_follows_dskit_backoff_with_its_jitter() -> None:
     # Defaults: 10 sends, 9 waits in [0.5,1) [1,2) … [128,256) s.
-    default = retry_budget("clients:\n  - url: http://loki:3100/loki/api/v1/push\n")
+    default = retry_budget(_promtail("clients:\n  - url: http://loki:3100/loki/api/v1/push\n"))
     assert (default.shortest, default.longest, default.retries) == (255.5, 511.0, 10)
     capped = retry_budget(
-        "clients:\n  - url: x\n    backoff_config: {min_period: 1s, max_period: 10s, max_retries: 5}\n"
+        _promtail("clients:\n  - url: x\n    backoff_config: {min_period: 1s, max_period: 10s, max_retries: 5}\n")
     )
     # Waits in [1,2) [2,4) [4,8) [8,10): the cap bounds both ends.
     assert (capped.shortest, capped.longest) == (15.0, 24.0)

@@ -7,9 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import yaml
-
-from odin_acceptance.stack_config.manifests import CONFIGS, Manifests
+from odin_acceptance.stack_config.manifests import Manifests
+from odin_acceptance.stack_config.model import StackConfig
 from odin_acceptance.stack_config.render import on_claim
 
 # Loki's default limit on labels per stream (limits_config.max_label_names_per_series).
@@ -21,8 +20,7 @@ def _container(workload: dict[str, Any]) -> dict[str, Any]:
 
 
 def _config(objs: Manifests, name: str) -> dict[str, Any]:
-    configmap, key = CONFIGS[name]
-    return yaml.safe_load(objs.config_file(configmap, key)) or {}
+    return StackConfig.written(objs).doc(name)
 
 
 def alertmanager_alone(objs: Manifests) -> list[str]:

@@ -12,14 +12,12 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-import yaml
-
 from odin_acceptance.clients import links
 from odin_acceptance.clients.instrument_clients import Notification
 from odin_acceptance.clients.prometheus_api import RuleAlert
 from odin_acceptance.core import timeouts
 from odin_acceptance.core.polling import eventually, holds_for
-from odin_acceptance.core.timing_profiles import DeliveryWindow, delivery_window, parse_duration
+from odin_acceptance.core.timing_profiles import DeliveryWindow, delivery_window
 from odin_acceptance.targets.base import Target
 
 
@@ -62,22 +60,11 @@ class AlertPipeline:
     # -- slack terms from the deployed config ----------------------------------------
 
     def scrape_interval(self, job: str) -> float:
-        cfg = yaml.safe_load(self.target.deployed_config("prometheus.yml"))
-        glob = cfg.get("global", {})
-        for scrape in cfg.get("scrape_configs", []):
-            if scrape["job_name"] == job:
-                return parse_duration(scrape.get("scrape_interval", glob.get("scrape_interval", "1m")))
-        raise LookupError(f"no scrape job {job!r} in the deployed prometheus.yml")
+        return self.target.stack_config.scrape_interval(job)
 
     def evaluation_interval(self, alertname: str, rules: str = "alert-rules.yml") -> float:
         """E of the group holding `alertname` in a deployed rules file (Prometheus's or Loki's)."""
-        groups = yaml.safe_load(self.target.deployed_config(rules)).get("groups", [])
-        cfg = yaml.safe_load(self.target.deployed_config("prometheus.yml"))
-        default = cfg.get("global", {}).get("evaluation_interval", "1m")
-        for group in groups:
-            if any(r.get("alert") == alertname for r in group.get("rules", [])):
-                return parse_duration(group.get("interval", default))
-        raise LookupError(f"no alert rule {alertname!r} in the deployed {rules}: was it renamed or removed?")
+        return self.target.stack_config.evaluation_interval(alertname, rules)
 
     def window(self, alertname: str, job: str, hold: float, group_wait: float) -> DeliveryWindow:
         """Delivery window with the plan's hold and group wait (already profile-scaled)."""
@@ -160,7 +147,7 @@ class AlertPipeline:
         """Did this alert's aggregation group already notify? Then the next notification goes
         out on the group_interval tick, which can be sooner than group_wait. (group_by is
         read from the config: it decides which slack term applies, not the expectation.)"""
-        group_by = yaml.safe_load(self.target.deployed_config("alertmanager.yml"))["route"].get("group_by", [])
+        group_by = self.target.stack_config.group_by()
         key = [alert_labels.get(name) for name in group_by]
         return any(
             n.received_at < before and any([a["labels"].get(name) for name in group_by] == key for a in n.alerts)
@@ -172,8 +159,7 @@ class AlertPipeline:
     ) -> tuple[list[tuple[float, float]], float | None]:
         """The alert expression's value over time for one alert's series, and its threshold,
         for the report's timeline (a picture of the deployed rule, not an expectation)."""
-        rules = yaml.safe_load(self.target.deployed_config("alert-rules.yml"))
-        expr = next(r["expr"] for g in rules["groups"] for r in g["rules"] if r.get("alert") == alertname)
+        expr = self.target.stack_config.alert_rule(alertname)["expr"]
         match = re.fullmatch(r"(?s)(.*?)\s*(>=|<=|==|!=|>|<)\s*([0-9.eE+-]+)\s*", str(expr))
         lhs, threshold = (match[1], float(match[3])) if match else (str(expr), None)
         for series in self.api.prometheus.query_range(lhs, start, end, step):

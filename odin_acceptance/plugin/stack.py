@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from odin_acceptance.core import artifacts
+from odin_acceptance.core.errors import OdinError
 from odin_acceptance.core.evidence import ScenarioEvidence
 from odin_acceptance.core.polling import add_observer, remove_observer, unwatch_links, watch_links
 from odin_acceptance.core.timing_profiles import TimingProfile, parse_duration
@@ -60,7 +61,7 @@ def stack(request: pytest.FixtureRequest, pytestconfig: pytest.Config, tools: di
     """The stack under test on the chosen target, up for the whole session."""
     try:
         target = create(pytestconfig.getoption("--target"), options=target_options(pytestconfig), tools=tools)
-    except TargetError as exc:
+    except OdinError as exc:  # a target it cannot build, or manifests it cannot read (the file is named)
         pytest.exit(str(exc), returncode=ExitCode.TARGET_UNAVAILABLE)
     say(pytestconfig, f"starting the stack on the {target.name} target, timing {target.profile.describe()}")
     try:

@@ -12,24 +12,18 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import yaml
-
 from odin_acceptance.core.timing_profiles import parse_duration
-from odin_acceptance.stack_config.manifests import CONFIGS, Manifests
-
-# Alertmanager's and Prometheus's own defaults, for settings a config leaves out.
-_ROUTE_DEFAULTS = {"group_wait": "30s", "group_interval": "5m", "repeat_interval": "4h"}
-_PROMETHEUS_DEFAULTS = {"scrape_interval": "1m", "evaluation_interval": "1m"}
+from odin_acceptance.stack_config.manifests import Manifests
+from odin_acceptance.stack_config.model import PROMETHEUS_DEFAULTS, ROUTE_DEFAULTS, StackConfig
 
 
 def _config(objs: Manifests, name: str) -> dict[str, Any]:
-    configmap, key = CONFIGS[name]
-    return yaml.safe_load(objs.config_file(configmap, key)) or {}
+    return StackConfig.written(objs).doc(name)
 
 
 def _routes(route: dict[str, Any], inherited: dict[str, str], path: str) -> Iterator[tuple[str, str, dict[str, str]]]:
     """(where, receiver, effective waits) of a route and every route below it."""
-    waits = {key: str(route.get(key, inherited[key])) for key in _ROUTE_DEFAULTS}
+    waits = {key: str(route.get(key, inherited[key])) for key in ROUTE_DEFAULTS}
     receiver = route.get("receiver", inherited.get("receiver", ""))
     yield path, receiver, waits
     for i, child in enumerate(route.get("routes", [])):
@@ -41,7 +35,7 @@ def _route_waits(key: str, receivers: Callable[[str], bool]) -> Callable[[Manife
         root = _config(objs, "alertmanager.yml")["route"]
         return {
             where: waits[key]
-            for where, receiver, waits in _routes(root, _ROUTE_DEFAULTS, "root route")
+            for where, receiver, waits in _routes(root, ROUTE_DEFAULTS, "root route")
             if receivers(receiver)
         }
 
@@ -55,7 +49,7 @@ def _prometheus_groups(objs: Manifests) -> dict[str, str]:
 
 def _scrape_intervals(objs: Manifests) -> dict[str, str]:
     config = _config(objs, "prometheus.yml")
-    default = config.get("global", {}).get("scrape_interval", _PROMETHEUS_DEFAULTS["scrape_interval"])
+    default = config.get("global", {}).get("scrape_interval", PROMETHEUS_DEFAULTS["scrape_interval"])
     return {f"job {job['job_name']}": str(job.get("scrape_interval", default)) for job in config["scrape_configs"]}
 
 

@@ -17,18 +17,8 @@ import yaml
 
 from odin_acceptance.core.errors import OdinError
 from odin_acceptance.core.timing_profiles import TimingProfile
+from odin_acceptance.stack_config.services import StandIns
 
-# Service name -> port, as the manifests address each other inside the cluster.
-CLUSTER_SERVICES = {
-    "prometheus": 9090,
-    "alertmanager": 9093,
-    "webhook-receiver": 5001,
-    "loki": 3100,
-    "promtail": 9080,
-    "node-exporter": 9100,
-    "dcgm-exporter": 9400,
-    "grafana": 3000,
-}
 # Where the Prometheus Deployment mounts its rules ConfigMap.
 PROMETHEUS_RULES = "/etc/prometheus/rules"
 # Where the Grafana image keeps what the manifests mount (its GF_PATHS_* defaults).
@@ -41,14 +31,11 @@ class RenderError(OdinError, ValueError):
     """A manifest refers to something the local target cannot provide."""
 
 
-def rewrite_addresses(text: str, local: Mapping[str, str]) -> str:
+def rewrite_addresses(text: str, local: StandIns) -> str:
     """Replace `service:port` (optionally namespace-qualified) by the local address."""
 
     def swap(match: re.Match[str]) -> str:
-        name, port = match["name"], int(match["port"])
-        if CLUSTER_SERVICES.get(name) == port and name in local:
-            return local[name]
-        return match[0]
+        return local.for_cluster_port(match["name"], int(match["port"])) or match[0]
 
     return _ADDRESS.sub(swap, text)
 
@@ -168,9 +155,7 @@ def _port(address: str) -> int:
     return int(address.rsplit(":", 1)[1])
 
 
-def render_prometheus(
-    text: str, *, rule_dir: str, local: Mapping[str, str], pod_discovery: str, profile: TimingProfile
-) -> str:
+def render_prometheus(text: str, *, rule_dir: str, local: StandIns, pod_discovery: str, profile: TimingProfile) -> str:
     """`rule_dir`: where this run keeps the rules the Deployment mounts at /etc/prometheus/rules.
     The manifests' own `rule_files` are kept (paths mapped), never supplied: a config that
     loads no rules (the plan's omission) is an error, not something to paper over."""
@@ -181,24 +166,24 @@ def render_prometheus(
     doc["rule_files"] = _rewrite_paths(doc["rule_files"], {PROMETHEUS_RULES: rule_dir})
     _discover_from_files(doc.get("scrape_configs", []), pod_discovery)
     rendered = yaml.safe_dump(doc, sort_keys=False, width=4096)
-    return _require_local(rewrite_addresses(rendered, local), "prometheus.yml")
+    return _require_local(rewrite_addresses(rendered, local), "prometheus.yml", local)
 
 
 def render_loki(
-    text: str, *, local: Mapping[str, str], grpc_port: int, mounts: Mapping[str, str], profile: TimingProfile
+    text: str, *, local: StandIns, grpc_port: int, mounts: Mapping[str, str], profile: TimingProfile
 ) -> str:
     doc = _rewrite_paths(yaml.safe_load(text), mounts)
     doc["server"]["http_listen_port"] = _port(local["loki"])
     doc["server"]["grpc_listen_port"] = grpc_port
     _scale_loki(doc, profile)
     rendered = yaml.safe_dump(doc, sort_keys=False, width=4096)
-    return _require_local(rewrite_addresses(rendered, local), "loki.yaml")
+    return _require_local(rewrite_addresses(rendered, local), "loki.yaml", local)
 
 
 def render_promtail(
     text: str,
     *,
-    local: Mapping[str, str],
+    local: StandIns,
     mounts: Mapping[str, str],
     container_root: str,
     pod_discovery: str,
@@ -214,12 +199,12 @@ def render_promtail(
     doc["server"]["http_listen_port"] = _port(local["promtail"])
     _discover_from_files(doc.get("scrape_configs", []), pod_discovery)
     rendered = yaml.safe_dump(doc, sort_keys=False, width=4096)
-    return _require_local(rewrite_addresses(rendered, local), "promtail.yaml")
+    return _require_local(rewrite_addresses(rendered, local), "promtail.yaml", local)
 
 
-def render_alertmanager(text: str, *, local: Mapping[str, str], profile: TimingProfile) -> str:
+def render_alertmanager(text: str, *, local: StandIns, profile: TimingProfile) -> str:
     rendered = scale_durations("alertmanager.yml", text, profile)
-    return _require_local(rewrite_addresses(rendered, local), "alertmanager.yml")
+    return _require_local(rewrite_addresses(rendered, local), "alertmanager.yml", local)
 
 
 @dataclass(frozen=True)
@@ -261,7 +246,7 @@ class GrafanaRun:
 
 
 def render_grafana(
-    deployment: dict[str, Any], configmap: Callable[[str], Mapping[str, str]], *, local: Mapping[str, str], root: Path
+    deployment: dict[str, Any], configmap: Callable[[str], Mapping[str, str]], *, local: StandIns, root: Path
 ) -> GrafanaRun:
     """The Grafana Deployment's container -> the same environment and the same mounted files
     (datasource, dashboard provider, dashboards) under `root`, addressed on loopback."""
@@ -276,7 +261,7 @@ def render_grafana(
         for key, text in configmap(volumes[mount["name"]]).items():
             if key.endswith((".yaml", ".yml")):  # provisioning files name paths inside the container
                 text = yaml.safe_dump(_rewrite_paths(yaml.safe_load(text), mounts), sort_keys=False)
-            files[Path(mounts[mount["mountPath"]]) / key] = _require_local(rewrite_addresses(text, local), key)
+            files[Path(mounts[mount["mountPath"]]) / key] = _require_local(rewrite_addresses(text, local), key, local)
     env = {e["name"]: str(e["value"]) for e in container.get("env", []) if "value" in e}
     host, port = local["grafana"].rsplit(":", 1)
     paths = {name: str(root / path.lstrip("/")) for name, path in GRAFANA_IMAGE_PATHS.items()}
@@ -291,8 +276,8 @@ def render_grafana(
     return GrafanaRun(ini, env, files)
 
 
-def _require_local(text: str, what: str) -> str:
+def _require_local(text: str, what: str, local: StandIns) -> str:
     for match in _ADDRESS.finditer(text):
-        if match["name"] in CLUSTER_SERVICES and CLUSTER_SERVICES[match["name"]] == int(match["port"]):
+        if local.ports.get(match["name"]) == int(match["port"]):
             raise RenderError(f"{what}: {match[0]} has no local stand-in")
     return text

@@ -72,7 +72,7 @@ def promtail_restarted(logs: LogPipeline, steady: SteadyWriter, seconds: int) ->
 
 @when("Loki is down for longer than Promtail's retry budget while it writes", target_fixture="fault")
 def loki_down_long(logs: LogPipeline, steady: SteadyWriter, scenario_evidence: ScenarioEvidence) -> Fault:
-    budget = log_loss.retry_budget(logs.target.deployed_config("promtail.yaml"))
+    budget = log_loss.retry_budget(logs.target.stack_config)
     scenario_evidence.record(
         "Promtail retry budget, longest", budget.longest, "s", note=f"backoff waits with jitter: {budget.describe()}"
     )

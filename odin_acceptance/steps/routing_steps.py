@@ -22,7 +22,7 @@ def an_alert(alertname: str, severity: str, run_id: str) -> ProbeAlert:
 @then(parsers.parse("the routing tree sends it to {receivers}"))
 def routing_tree_sends(pipeline: AlertPipeline, tools: dict, probe_alert: ProbeAlert, receivers: str) -> None:
     expected = quoted_list(receivers)
-    got = routes_for(tools["amtool"], pipeline.target.deployed_config("alertmanager.yml"), probe_alert.labels)
+    got = routes_for(tools["amtool"], pipeline.target.stack_config.text("alertmanager.yml"), probe_alert.labels)
     assert sorted(got) == sorted(expected), (
         f"amtool: an alert with {probe_alert.labels} is routed to {got}; the plan says {expected}"
     )

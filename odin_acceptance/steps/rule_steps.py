@@ -6,7 +6,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlparse
 
-import yaml
 from pytest_bdd import given, parsers, then, when
 
 from odin_acceptance.core.evidence import ScenarioEvidence
@@ -16,7 +15,7 @@ from odin_acceptance.offline import rule_unit_tests as rut
 from odin_acceptance.offline.config_tools import ManifestConfigs
 from odin_acceptance.offline.rule_unit_tests import RuleSpec, UnitTestContext
 from odin_acceptance.stack_config import config_durations, manifests
-from odin_acceptance.stack_config.manifests import CONFIGS
+from odin_acceptance.stack_config.model import StackConfig
 
 
 @given("the configuration of the stack from the manifests", target_fixture="manifest_configs")
@@ -180,8 +179,7 @@ def configured_durations(manifest_dir: Path, datatable: list[list[str]]) -> None
 
 
 def _alertmanager_config(manifest_dir: Path) -> dict:
-    configmap, key = CONFIGS["alertmanager.yml"]
-    return yaml.safe_load(manifests.load(manifest_dir).config_file(configmap, key))
+    return StackConfig.written(manifests.load(manifest_dir)).doc("alertmanager.yml")
 
 
 @then(parsers.re(r"Alertmanager groups alerts by (?P<labels>.+)"))

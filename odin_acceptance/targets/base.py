@@ -7,6 +7,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from odin_acceptance.core.errors import OdinError
 from odin_acceptance.core.timing_profiles import TimingProfile
 from odin_acceptance.core.workloads import LoadableNode, ProbePods, StressedNode, Workload
 from odin_acceptance.provisioning.versions import Component
+from odin_acceptance.stack_config.model import StackConfig
 from odin_acceptance.targets.kube_control_plane import DEFAULT_NODES
 
 
@@ -128,6 +130,11 @@ class Target(ABC):
     @property
     @abstractmethod
     def endpoints(self) -> Endpoints: ...
+
+    @cached_property
+    def stack_config(self) -> StackConfig:
+        """The configs the running components read, each fetched and parsed once per run."""
+        return StackConfig(self.deployed_config, "the running stack")
 
     @abstractmethod
     def deployed_config(self, name: str) -> str:

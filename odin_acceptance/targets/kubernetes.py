@@ -50,7 +50,7 @@ from odin_acceptance.targets.base import (
 )
 from odin_acceptance.targets.kube_control_plane import KWOK_ANNOTATION
 from odin_acceptance.targets.local_pods import parse_cri_line
-from odin_acceptance.targets.overlay import FORWARDS, OverlayDeployment, instrument_files
+from odin_acceptance.targets.overlay import OverlayDeployment, forwards, instrument_files
 from odin_acceptance.targets.run_scope import RunScope
 
 KIND_CONFIG = manifests.KIND_CLUSTER
@@ -187,7 +187,7 @@ class ClusterTarget(Target):
             manifest_dir=options.manifest_dir,
             kubectl=Kubectl(self.context, self.scope.namespace, kubeconfig=self.kubeconfig),
             api=self.api,
-            forwarded=dict(FORWARDS),
+            forwarded=forwards(options.manifest_dir),
             grafana_auth=self.grafana_auth,
             profile=options.profile,
             scope=self.scope,
@@ -229,7 +229,7 @@ class ClusterTarget(Target):
         self.ensure_cluster()
         self.capabilities = cluster_capabilities(type(self).capabilities, self.api.nodes())
         if REAL_CONTAINERS not in self.capabilities:  # nothing serves them: their scenarios are skipped
-            self.deployment.forwarded = {s: p for s, p in FORWARDS.items() if s not in ("loki", "grafana")}
+            self.deployment.forwarded = forwards(self.deployment.manifest_dir, leave_out=("loki", "grafana"))
         self._endpoints = e = self.deployment.deploy()
         self.links = LinkWatch(
             {"prometheus": e.prometheus.metrics_text, "alertmanager": e.alertmanager.metrics_text},

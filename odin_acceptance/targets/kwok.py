@@ -22,7 +22,7 @@ from odin_acceptance.core.artifacts import Artifacts, from_titles
 from odin_acceptance.core.workloads import ProbePods
 from odin_acceptance.pipelines.discovery_probe import probe_pods
 from odin_acceptance.provisioning.versions import CONTROL_PLANE
-from odin_acceptance.stack_config import manifests, render
+from odin_acceptance.stack_config import manifests
 from odin_acceptance.targets.base import (
     KUBERNETES_API,
     POD_DISCOVERY,
@@ -45,7 +45,7 @@ from odin_acceptance.targets.kube_control_plane import (
     port_forward_config,
 )
 from odin_acceptance.targets.local import LocalTarget
-from odin_acceptance.targets.overlay import FORWARDS, OverlayDeployment
+from odin_acceptance.targets.overlay import OverlayDeployment, forwards
 
 
 def preflight() -> None:
@@ -59,7 +59,7 @@ def serve(stack: LocalTarget, control_plane: ControlPlane, nodes: list[Simulated
     ports of the pods in `namespace` (None: of every pod) to them."""
     stack.start()  # renders and checks every config before any process starts
     # Each component's port in the manifests (Service port = container port) -> its process.
-    local = {port: stack.addresses[name] for name, port in render.CLUSTER_SERVICES.items()}
+    local = {port: stack.stand_ins[name] for name, port in stack.stand_ins.ports.items()}
     try:
         control_plane.start(port_forward_config(namespace, local))
         control_plane.register_nodes(nodes)
@@ -116,13 +116,15 @@ class KwokTarget(Target):
         self.control_plane = ControlPlane(tools, self.stack.run_dir / "kube")
         # A Service is reached only where a local process serves it: Loki and Grafana run
         # where the user supplied them; KWOK still simulates their pods for the API scenarios.
-        serving = {"loki": self.stack.runs_logs, "grafana": self.stack.runs_grafana}
+        unserved = [
+            name for name, runs in (("loki", self.stack.runs_logs), ("grafana", self.stack.runs_grafana)) if not runs
+        ]
         self.deployment = OverlayDeployment(
             overlay=self.overlay,
             manifest_dir=options.manifest_dir,
             kubectl=self.control_plane.kubectl(self.namespace),
             api=self.control_plane.api(self.namespace),
-            forwarded={svc: port for svc, port in FORWARDS.items() if serving.get(svc, True)},
+            forwarded=forwards(options.manifest_dir, leave_out=unserved),
             grafana_auth=self.stack.grafana_auth,
             profile=options.profile,
         )

@@ -29,11 +29,11 @@ from odin_acceptance.clients.prometheus_api import PrometheusApi
 from odin_acceptance.core import timeouts
 from odin_acceptance.core.artifacts import Artifacts, from_titles
 from odin_acceptance.core.polling import eventually
-from odin_acceptance.core.timing_profiles import parse_duration
 from odin_acceptance.offline import config_tools
 from odin_acceptance.provisioning.versions import COMPONENTS
 from odin_acceptance.stack_config import manifests, render
 from odin_acceptance.stack_config.manifests import CONFIGS
+from odin_acceptance.stack_config.services import StandIns, stack_services
 from odin_acceptance.targets.base import (
     COMPONENT_FAULTS,
     SUPPLIED_EXECUTABLES,
@@ -87,7 +87,9 @@ class LocalTarget(Target):
         self.config_dir = self.run_dir / "config"
         self.processes = ProcessGroup(self.run_dir)
         self.node = LocalNode(self.run_dir)
-        self.addresses = {name: f"127.0.0.1:{free_port()}" for name in render.CLUSTER_SERVICES}
+        ports = stack_services(manifests.load(self.manifest_dir))
+        self.stand_ins = StandIns(ports, {name: f"127.0.0.1:{free_port()}" for name in ports})
+        self.addresses = self.stand_ins.addresses
         self.loki_grpc_port = free_port()
         # Loki, Promtail and Grafana run only where the user supplied them (odin_acceptance.provisioning.supplied).
         self.runs_logs = {"loki", "promtail"} <= tools.keys()
@@ -141,7 +143,7 @@ class LocalTarget(Target):
         prom_rules.mkdir(parents=True, exist_ok=True)
         loki_rules = Path(self.mounts["/etc/loki/rules"]) / "fake"  # the tenant without auth
         loki_rules.mkdir(parents=True, exist_ok=True)
-        local, profile, r = self.addresses, self.profile, render
+        local, profile, r = self.stand_ins, self.profile, render
         texts = {
             "alert-rules.yml": r.render_rules(source["alert-rules.yml"], profile),
             "prometheus.yml": r.render_prometheus(
@@ -375,7 +377,7 @@ class LocalTarget(Target):
             assert prom.alertmanagers(), "no Alertmanager discovered"
             return sorted(jobs)
 
-        scrape = parse_duration(yaml.safe_load(self.deployed_config("prometheus.yml"))["global"]["scrape_interval"])
+        scrape = self.stack_config.global_interval("scrape_interval")
         eventually(
             all_up,
             timeout=timeouts.TARGET_UP + 2 * scrape,
@@ -424,7 +426,7 @@ class LocalTarget(Target):
         workload = Workload(namespace, name, "app")
         self.processes.start(
             f"workload-{namespace}-{name}",
-            [sys.executable, "-m", f"instruments.{instrument}", *args],
+            [sys.executable, "-m", f"odin_acceptance.instruments.{instrument}", *args],
             cwd=PACKAGE_PARENT,
             cri_log=self.node.log_path(pod, "app"),
         )

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,21 +24,23 @@ from odin_acceptance.core.polling import WaitTimeout, eventually
 from odin_acceptance.core.timing_profiles import TimingProfile
 from odin_acceptance.stack_config import manifests, render
 from odin_acceptance.stack_config.manifests import CONFIGS
+from odin_acceptance.stack_config.services import stack_services
 from odin_acceptance.targets.base import Endpoints, TargetError
 from odin_acceptance.targets.cluster_diagnostics import cluster_diagnostics, rollout_stalled
 from odin_acceptance.targets.run_scope import RunScope
 from odin_acceptance.verdicts import cluster_checks
 
 INSTRUMENTS = Path(__file__).resolve().parents[1] / "instruments"
-# What the suite forwards: Service -> port.
-FORWARDS = {
-    "prometheus": 9090,
-    "alertmanager": 9093,
-    "loki": 3100,
-    "webhook-receiver": 5001,
-    "dcgm-exporter": 9400,
-    "grafana": 3000,
-}
+# The Services the suite talks to through a port-forward (their ports: the manifests').
+FORWARDED = ("prometheus", "alertmanager", "loki", "webhook-receiver", "dcgm-exporter", "grafana")
+
+
+def forwards(manifest_dir: Path, leave_out: Iterable[str] = ()) -> dict[str, int]:
+    """Service -> port of each Service the suite forwards, from the manifests under test."""
+    ports = stack_services(manifests.load(manifest_dir))
+    return {name: ports[name] for name in FORWARDED if name in ports and name not in set(leave_out)}
+
+
 ROLLOUTS = (
     ("deployment", "prometheus"),
     ("deployment", "alertmanager"),

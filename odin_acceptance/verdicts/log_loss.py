@@ -7,8 +7,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import yaml
-
 from odin_acceptance.clients import links
 from odin_acceptance.core import timeouts
 from odin_acceptance.core.errors import WaitTimeout
@@ -19,6 +17,7 @@ from odin_acceptance.core.workloads import Workload
 from odin_acceptance.pipelines import promtail_reread
 from odin_acceptance.pipelines.log_path import LogPipeline, Summary, sequence_numbers, sequence_numbers_of
 from odin_acceptance.pipelines.log_workloads import Fault, Soak, SteadyWriter
+from odin_acceptance.stack_config.model import StackConfig
 from odin_acceptance.verdicts.line_accounting import LossReport, account_all
 
 DROPPED = "promtail_dropped_entries_total"
@@ -198,11 +197,9 @@ class RetryBudget:
         return f"{self.shortest:.1f}-{self.longest:.1f} s over {self.retries} sends"
 
 
-def retry_budget(promtail_config: str) -> RetryBudget:
-    """Promtail's retry budget for its first client, from the deployed config (Promtail's
-    defaults where it sets none)."""
-    client = yaml.safe_load(promtail_config)["clients"][0]
-    backoff = client.get("backoff_config", {})
+def retry_budget(config: StackConfig) -> RetryBudget:
+    """Promtail's retry budget for its first client (Promtail's defaults where it sets none)."""
+    backoff = config.promtail_client().get("backoff_config", {})
     low = parse_duration(backoff.get("min_period", "500ms"))
     high = parse_duration(backoff.get("max_period", "5m"))
     retries = int(backoff.get("max_retries", 10))

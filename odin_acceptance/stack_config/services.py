@@ -1,0 +1,71 @@
+"""The stack's services and their ports, as the manifests declare them: one table for the
+renderer, the local and kwok targets and the port-forwards of the cluster targets.
+
+A Service's port names a component; the per-node DaemonSets Prometheus scrapes pod by pod
+(node-exporter, Promtail) have no Service, so their first container port stands for them.
+The suite's instruments (fake DCGM exporter, webhook receiver) are declared by its own
+overlay, beside the manifests under test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from odin_acceptance.stack_config.manifests import OVERLAYS, ManifestError, Manifests
+
+INSTRUMENTS = OVERLAYS / "kind" / "instruments.yaml"
+
+
+def service_ports(objects: Iterable[dict[str, Any]]) -> dict[str, int]:
+    """Service name -> its (first) port; a DaemonSet without a Service of its name -> its
+    first container port. Headless Services are left out: they name the pods of a Service
+    already in the table (a StatefulSet's peers), not a component of their own."""
+    objects = list(objects)
+    ports: dict[str, int] = {}
+    for obj in objects:
+        headless = obj.get("spec", {}).get("clusterIP") == "None"
+        if obj.get("kind") == "Service" and obj["spec"].get("ports") and not headless:
+            ports[obj["metadata"]["name"]] = int(obj["spec"]["ports"][0]["port"])
+    for obj in objects:
+        name = obj.get("metadata", {}).get("name")
+        if obj.get("kind") == "DaemonSet" and name not in ports:
+            container_ports = [p for c in obj["spec"]["template"]["spec"]["containers"] for p in c.get("ports", [])]
+            if container_ports:
+                ports[name] = int(container_ports[0]["containerPort"])
+    return ports
+
+
+def instrument_objects() -> list[dict[str, Any]]:
+    return [doc for doc in yaml.safe_load_all(INSTRUMENTS.read_text()) if doc]
+
+
+def stack_services(objs: Manifests) -> dict[str, int]:
+    """Every service of the stack under test and of the suite's instruments, with its port."""
+    ports = service_ports([*objs.objects, *instrument_objects()])
+    missing = {"prometheus", "alertmanager"} - ports.keys()
+    if missing:
+        raise ManifestError(f"no Service for {sorted(missing)} in the manifests: nothing could reach them")
+    return ports
+
+
+@dataclass(frozen=True)
+class StandIns:
+    """The local processes standing in for the cluster's services: where each service is
+    addressed in the cluster (its port) and where its stand-in listens on loopback."""
+
+    ports: Mapping[str, int]
+    addresses: Mapping[str, str]
+
+    def __getitem__(self, service: str) -> str:
+        return self.addresses[service]
+
+    def __contains__(self, service: object) -> bool:
+        return service in self.addresses
+
+    def for_cluster_port(self, name: str, port: int) -> str | None:
+        """The stand-in for `name:port` as the manifests write it, or None."""
+        return self.addresses.get(name) if self.ports.get(name) == port else None
