@@ -39,7 +39,7 @@ def step(pipeline: LogPipeline, rate: int, seconds: float) -> dict[str, float]:
     ]
     started = time.time()
     for workload, _ in writers:
-        pipeline.target.wait_workload_done(workload, timeout=seconds * 3 + 30)
+        pipeline.target.nodes.wait_workload_done(workload, timeout=seconds * 3 + 30)
     wrote_for = time.time() - started
 
     def arrived() -> int:

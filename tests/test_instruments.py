@@ -81,9 +81,9 @@ def test_the_local_node_runs_each_instrument_as_a_pod(instrument, args, lines):
 
     target = LocalTarget(options=TargetOptions(profile=PROFILES["fast"], manifest_dir=manifests.BASE), tools={})
     try:
-        workload = target.start_workload("odin-test", f"{instrument}-0", args, instrument=instrument)
-        target.wait_workload_done(workload, timeout=30)
-        assert target.processes.processes[f"workload-odin-test-{instrument}-0"].popen.returncode == 0
-        assert len(target.container_log(workload)) == lines
+        workload = target.nodes.start_workload("odin-test", f"{instrument}-0", args, instrument=instrument)
+        target.nodes.wait_workload_done(workload, timeout=30)
+        assert target.stack.processes.processes[f"workload-odin-test-{instrument}-0"].popen.returncode == 0
+        assert len(target.nodes.container_log(workload)) == lines
     finally:
         target.stop()

@@ -2,6 +2,7 @@
 simulated nodes, KWOK's port-forward configuration, which scenarios run where, and the
 overlay built on a changed base."""
 
+import inspect
 import shutil
 import subprocess
 
@@ -16,9 +17,10 @@ from odin_acceptance.provisioning.versions import KUBERNETES, GoWrapperModule
 from odin_acceptance.stack_config import manifests
 from odin_acceptance.stack_config.services import stack_services
 from odin_acceptance.targets import NAMES, skip_reason, target_class
-from odin_acceptance.targets.base import POD_DISCOVERY, REAL_CONTAINERS
+from odin_acceptance.targets.base import COMPONENT_FAULTS, KUBERNETES_API, POD_DISCOVERY, REAL_CONTAINERS
 from odin_acceptance.targets.kube_control_plane import CONTROL_PLANE_TAINT, cluster_nodes, port_forward_config
 from odin_acceptance.targets.kubernetes import ClusterTarget, simulated_nodes
+from odin_acceptance.targets.parts import Cluster, Nodes, Stack
 
 GOMOD = """module k8s.io/kubernetes
 
@@ -130,6 +132,28 @@ def test_every_target_declares_its_capabilities():
     for name in NAMES:
         assert target_class(name).name == name
         assert target_class(name).capabilities, f"{name} declares no capability"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_a_target_is_its_parts_and_can_what_they_provide(name):
+    """A target composes a cluster (or none), a stack and nodes; it forwards nothing to them,
+    and its capabilities are the union of what its parts provide."""
+    cls = target_class(name)
+    kinds = [next(k for k in (Cluster, Stack, Nodes) if issubclass(part, k)) for part in cls.parts]
+    assert sorted(k.__name__ for k in kinds) == sorted(["Stack", "Nodes"] + (["Cluster"] if name != "local" else []))
+    assert cls.capabilities == frozenset().union(*(part.provides for part in cls.parts))
+    own = [n for n, v in vars(cls).items() if inspect.isfunction(v) and n != "__init__"]
+    assert not own, f"{cls.__name__} defines {own}: behaviour belongs to its parts"
+
+
+def test_the_parts_decide_the_capabilities():
+    from odin_acceptance.targets.kubernetes import ExistingCluster, OverlayStack
+    from odin_acceptance.targets.local import ProcessStack
+
+    assert COMPONENT_FAULTS in ProcessStack.provides and COMPONENT_FAULTS not in OverlayStack.provides
+    assert {KUBERNETES_API, REAL_CONTAINERS} <= ExistingCluster.provides
+    assert KUBERNETES_API not in target_class("local").capabilities, "no cluster part, no Kubernetes API"
+    assert REAL_CONTAINERS not in target_class("kwok").capabilities, "KWOK's nodes run no container"
 
 
 @pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")

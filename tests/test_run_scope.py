@@ -15,7 +15,7 @@ import yaml
 from odin_acceptance.core.timing_profiles import PROFILES
 from odin_acceptance.stack_config import manifests
 from odin_acceptance.targets.base import KEEP_RESOURCES
-from odin_acceptance.targets.kubernetes import KindTarget, keeps_resources
+from odin_acceptance.targets.kubernetes import KindCluster, keeps_resources
 from odin_acceptance.targets.overlay import OverlayDeployment, for_profile
 from odin_acceptance.targets.run_scope import MANAGED_BY, RUN_LABEL, RUN_META_LABEL, RunScope
 
@@ -173,15 +173,19 @@ def test_a_kind_cluster_the_run_did_not_create_is_never_deleted(tmp_path, monkey
     kind.write_text(f'#!/bin/sh\necho "$@" >> {calls}\n')
     kind.chmod(0o755)
     monkeypatch.setenv("PATH", f"{tmp_path}:/usr/bin:/bin")
-    target = KindTarget.__new__(KindTarget)
-    target.created_cluster, target.keep_cluster, target.keep_resources = False, False, "never"
-    target.left_behind, target._namespaces, target._workloads = [], [], set()
-    target.deployment = _deployment(_Cluster({}), RunScope("odin-acceptance"), [])
-    target.stop(failed=False)
+    cluster = KindCluster.__new__(KindCluster)
+    cluster.created_cluster, cluster.keep_cluster, cluster.keep_resources = False, False, "never"
+    cluster.left_behind = []
+    cluster.stop(failed=False)
     assert not calls.exists() or "delete" not in calls.read_text(), "a kind cluster it found was deleted"
-    target.created_cluster = True
-    target.stop(failed=False)
+    cluster.created_cluster = True
+    cluster.stop(failed=True)
     assert "delete cluster --name odin-acceptance" in calls.read_text()
+    calls.unlink()
+    cluster.keep_resources = "on-failure"
+    cluster.stop(failed=True)
+    assert not calls.exists(), "--keep-resources=on-failure kept nothing of a failed run"
+    assert cluster.left_behind == ["kind cluster odin-acceptance kept: kind delete cluster --name odin-acceptance"]
 
 
 def test_the_nightly_and_tox_pass_the_cluster_settings_through():

@@ -55,16 +55,16 @@ def _matches(labels: dict[str, str], wanted: dict[str, str]) -> bool:
 class AlertPipeline:
     def __init__(self, target: Target) -> None:
         self.target = target
-        self.api = target.endpoints
+        self.api = target.stack.endpoints
 
     # -- slack terms from the deployed config ----------------------------------------
 
     def scrape_interval(self, job: str) -> float:
-        return self.target.stack_config.scrape_interval(job)
+        return self.target.stack.config.scrape_interval(job)
 
     def evaluation_interval(self, alertname: str, rules: str = "alert-rules.yml") -> float:
         """E of the group holding `alertname` in a deployed rules file (Prometheus's or Loki's)."""
-        return self.target.stack_config.evaluation_interval(alertname, rules)
+        return self.target.stack.config.evaluation_interval(alertname, rules)
 
     def window(self, alertname: str, job: str, hold: float, group_wait: float) -> DeliveryWindow:
         """Delivery window with the plan's hold and group wait (already profile-scaled)."""
@@ -147,7 +147,7 @@ class AlertPipeline:
         """Did this alert's aggregation group already notify? Then the next notification goes
         out on the group_interval tick, which can be sooner than group_wait. (group_by is
         read from the config: it decides which slack term applies, not the expectation.)"""
-        group_by = self.target.stack_config.group_by()
+        group_by = self.target.stack.config.group_by()
         key = [alert_labels.get(name) for name in group_by]
         return any(
             n.received_at < before and any([a["labels"].get(name) for name in group_by] == key for a in n.alerts)
@@ -159,7 +159,7 @@ class AlertPipeline:
     ) -> tuple[list[tuple[float, float]], float | None]:
         """The alert expression's value over time for one alert's series, and its threshold,
         for the report's timeline (a picture of the deployed rule, not an expectation)."""
-        expr = self.target.stack_config.alert_rule(alertname)["expr"]
+        expr = self.target.stack.config.alert_rule(alertname)["expr"]
         match = re.fullmatch(r"(?s)(.*?)\s*(>=|<=|==|!=|>|<)\s*([0-9.eE+-]+)\s*", str(expr))
         lhs, threshold = (match[1], float(match[3])) if match else (str(expr), None)
         for series in self.api.prometheus.query_range(lhs, start, end, step):

@@ -81,7 +81,7 @@ class LogPipeline:
 
     @property
     def loki(self) -> LokiApi:
-        return self.target.endpoints.require_loki()
+        return self.target.stack.endpoints.require_loki()
 
     @contextmanager
     def workloads(self) -> Iterator[LogPipeline]:
@@ -90,7 +90,7 @@ class LogPipeline:
             yield self
         finally:
             for workload in self._started:
-                self.target.stop_workload(workload)
+                self.target.nodes.stop_workload(workload)
 
     def await_stream_per_node(self, nodes: set[str], timeout: float) -> None:
         """Wait until Loki holds a stream labelled with each of `nodes`."""
@@ -112,7 +112,7 @@ class LogPipeline:
         eventually(loaded, timeout=timeouts.PROCESS_READY, what=f"Loki's ruler to load {alert}")
 
     def start(self, name: str, *args: str, labels: Mapping[str, str] | None = None) -> Workload:
-        workload = self.target.start_workload(
+        workload = self.target.nodes.start_workload(
             self.namespace, f"{name}-{self.run_id}", ["--stream-id", f"{name}-{self.run_id}", *args], labels
         )
         self._started.append(workload)
@@ -124,7 +124,9 @@ class LogPipeline:
 
     def written_at(self, workload: Workload) -> dict[int, float]:
         """Sequence number -> unix time the container runtime recorded the line."""
-        return {seq: ts / 1e9 for ts, line in self.target.container_log(workload) for seq in sequence_numbers_of(line)}
+        return {
+            seq: ts / 1e9 for ts, line in self.target.nodes.container_log(workload) for seq in sequence_numbers_of(line)
+        }
 
     def wait_for_line(self, workload: Workload, text: str, timeout: float) -> tuple[LogEntry, float]:
         """The entry containing `text`, and when it was first returned (unix seconds)."""

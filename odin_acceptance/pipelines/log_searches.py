@@ -90,7 +90,7 @@ class Corpora:
         per = lines // count
         started = time.time()
         workloads = tuple(
-            self.target.start_workload(
+            self.target.nodes.start_workload(
                 namespace,
                 f"search-{i}",
                 [
@@ -108,7 +108,7 @@ class Corpora:
             )
             for i in range(count)
         )
-        loki = self.target.endpoints.require_loki()
+        loki = self.target.stack.endpoints.require_loki()
 
         def all_in() -> int:
             result = loki.instant(f'sum(count_over_time({{namespace="{namespace}"}}[1h]))')

@@ -34,7 +34,7 @@ def file_of(workload: Workload) -> LabelFilter:
 
 
 def lines_read(target: Target, workload: Workload) -> float:
-    return target.promtail_metric(READ_LINES, file_of(workload))
+    return target.stack.promtail_metric(READ_LINES, file_of(workload))
 
 
 def read_twice(read: float, written: int) -> float:
@@ -58,8 +58,8 @@ def wait_caught_up(target: Target, workload: Workload) -> float:
     """Until Promtail's offset in the workload's file is the file's size; its lines read."""
 
     def at_end() -> float:
-        offset = target.promtail_metric(READ_BYTES, file_of(workload))
-        size = target.promtail_metric(FILE_BYTES, file_of(workload))
+        offset = target.stack.promtail_metric(READ_BYTES, file_of(workload))
+        size = target.stack.promtail_metric(FILE_BYTES, file_of(workload))
         assert size > 0 and offset == size, f"Promtail at byte {offset:g} of {size:g} in {workload.pod}'s log"
         return lines_read(target, workload)
 

@@ -57,7 +57,7 @@ def tools(pytestconfig: pytest.Config) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="session")
-def stack(request: pytest.FixtureRequest, pytestconfig: pytest.Config, tools: dict[str, Path]) -> Iterator[Target]:
+def target(request: pytest.FixtureRequest, pytestconfig: pytest.Config, tools: dict[str, Path]) -> Iterator[Target]:
     """The stack under test on the chosen target, up for the whole session."""
     try:
         target = create(pytestconfig.getoption("--target"), options=target_options(pytestconfig), tools=tools)
@@ -83,11 +83,11 @@ def stack(request: pytest.FixtureRequest, pytestconfig: pytest.Config, tools: di
         )
     pytestconfig.stash[TARGET_KEY] = target
     pytestconfig.stash[EVIDENCE_KEY].context.update(target.describe())
-    watch_links(target.broken_links)  # waits end at once, with the cause, when a link they need breaks
+    watch_links(target.stack.broken_links)  # waits end at once, with the cause, when a link they need breaks
     try:
         yield target
     finally:
-        unwatch_links(target.broken_links)
+        unwatch_links(target.stack.broken_links)
         failed = request.session.testsfailed > 0
         if failed or _kept_by_option(pytestconfig):
             say(pytestconfig, _keep_artifacts(pytestconfig, target))
@@ -153,9 +153,9 @@ def live_progress(request: pytest.FixtureRequest) -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
-def corpora(stack: Target) -> Corpora:
+def corpora(target: Target) -> Corpora:
     """The log corpora the search scenarios load once per run and search many times."""
-    return Corpora(stack)
+    return Corpora(target)
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from odin_acceptance.verdicts import cluster_checks
 
 @then("every node runs exactly one ready Promtail, the control plane included")
 def promtail_on_every_node(logs: LogPipeline, scenario_evidence: ScenarioEvidence) -> None:
-    per_node = cluster_checks.settled_promtail_per_node(logs.target.kubernetes())
+    per_node = cluster_checks.settled_promtail_per_node(logs.target.cluster.kubernetes())
     wrong = {node: count for node, count in per_node.items() if count != 1}
     scenario_evidence.record(
         "nodes with one ready Promtail",
@@ -30,13 +30,13 @@ def promtail_on_every_node(logs: LogPipeline, scenario_evidence: ScenarioEvidenc
 
 @then("every Deployment, StatefulSet and DaemonSet of the stack has all its replicas ready")
 def workloads_ready(logs: LogPipeline) -> None:
-    behind = cluster_checks.unready_workloads(logs.target.kubernetes())
+    behind = cluster_checks.unready_workloads(logs.target.cluster.kubernetes())
     assert not behind, f"workloads not fully ready: {behind}"
 
 
 @then("every Service of the stack has a ready endpoint for each of its ports")
 def services_have_endpoints(logs: LogPipeline) -> None:
-    cluster_checks.every_service_has_endpoints(logs.target.kubernetes())
+    cluster_checks.every_service_has_endpoints(logs.target.cluster.kubernetes())
 
 
 # Where a permission is asked: a namespace the stack does not own stands for the rest of the cluster.
@@ -50,7 +50,7 @@ SCOPES = {"in every namespace": None, "in its own namespace": "", "in another na
     )
 )
 def service_account_may(logs: LogPipeline, account: str, may: str, verb: str, resource: str, scope: str) -> None:
-    k = logs.target.kubernetes()
+    k = logs.target.cluster.kubernetes()
     expected = {"may": True, "may not": False}[may]
     namespace = SCOPES[scope] if SCOPES[scope] != "" else k.namespace
     allowed = k.can_i(verb, resource, as_user=f"system:serviceaccount:{k.namespace}:{account}", namespace=namespace)
@@ -62,7 +62,7 @@ def service_account_may(logs: LogPipeline, account: str, may: str, verb: str, re
 
 @then(parsers.parse("every node has a log stream in Loki within {limit:d} seconds"))
 def stream_per_node(logs: LogPipeline, limit: int) -> None:
-    nodes = {n["metadata"]["name"] for n in logs.target.kubernetes().nodes()}
+    nodes = {n["metadata"]["name"] for n in logs.target.cluster.kubernetes().nodes()}
     logs.await_stream_per_node(nodes, timeout=float(limit))
 
 
@@ -70,7 +70,7 @@ def stream_per_node(logs: LogPipeline, limit: int) -> None:
 
 
 def _grafana(logs: LogPipeline):
-    grafana = logs.target.endpoints.grafana
+    grafana = logs.target.stack.endpoints.grafana
     assert grafana is not None, f"no Grafana on the {logs.target.name} target"
     return grafana
 
@@ -93,7 +93,7 @@ def grafana_dashboard(logs: LogPipeline, title: str) -> None:
 def grafana_answers(logs: LogPipeline, title: str) -> None:
     # The dashboard Grafana was provisioned with (on a shared cluster its queries name the run's
     # namespace); its panels are held to the plan's in log_steps.
-    dashboard = logs.target.deployed_dashboard(title)
+    dashboard = logs.target.stack.deployed_dashboard(title)
     empty = grafana_dashboards.panels_without_data(_grafana(logs), dashboard, datasource="Loki")
     assert not empty, f"Grafana returned no data for these panels of {title!r}: {empty}"
 
@@ -103,14 +103,16 @@ def grafana_answers(logs: LogPipeline, title: str) -> None:
     target_fixture="probes",
 )
 def look_alike_elsewhere(logs: LogPipeline, run_id: str) -> Iterator[ProbePods]:
-    with logs.target.discovery_probes(run_id) as probes:
+    with logs.target.cluster.discovery_probes(run_id) as probes:
         yield probes
 
 
 @then("Prometheus's pod discovery scrapes every node-exporter pod of the stack's namespace", target_fixture="seen")
 def discovery_keeps_own(logs: LogPipeline, probes: ProbePods, scenario_evidence: ScenarioEvidence) -> Discovered:
-    seen = discovery_probe.caught_up(logs.target.pod_discovery(), probes)
-    exporters = {(probes.namespace, p["metadata"]["name"]) for p in logs.target.kubernetes().pods("app=node-exporter")}
+    seen = discovery_probe.caught_up(logs.target.cluster.pod_discovery(), probes)
+    exporters = {
+        (probes.namespace, p["metadata"]["name"]) for p in logs.target.cluster.kubernetes().pods("app=node-exporter")
+    }
     kept = seen.kept.get("node-exporter", set())
     why = f"the node-exporter job scrapes {sorted(kept)}, not every one of the stack's {sorted(exporters)}"
     scraped = len(kept & exporters)
@@ -125,4 +127,4 @@ def discovery_stays_home(
     elsewhere = discovery_probe.outside(seen, probes.namespace)
     why = f"Prometheus discovers pods of other namespaces: {sorted(elsewhere)[:5]}"
     scenario_evidence.record("pods discovered outside the stack's namespace", len(elsewhere), "pods", high=0, fails=why)
-    discovery_probe.stays_in(logs.target.pod_discovery(), probes.namespace)
+    discovery_probe.stays_in(logs.target.cluster.pod_discovery(), probes.namespace)

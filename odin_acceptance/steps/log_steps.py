@@ -22,8 +22,8 @@ from odin_acceptance.verdicts.line_accounting import account
 
 
 @given("the logging stack is running", target_fixture="logs")
-def logging_stack(stack: Target, run_id: str) -> Iterator[LogPipeline]:
-    with LogPipeline(stack, run_id).workloads() as pipeline:
+def logging_stack(target: Target, run_id: str) -> Iterator[LogPipeline]:
+    with LogPipeline(target, run_id).workloads() as pipeline:
         yield pipeline
 
 

@@ -41,7 +41,7 @@ def survives_flush(logs: LogPipeline, soak: Soak, scenario_evidence: ScenarioEvi
 
 @then("neither Promtail nor Loki dropped or discarded a line")
 def nothing_dropped(logs: LogPipeline, soak: Soak, scenario_evidence: ScenarioEvidence) -> None:
-    dropped = logs.target.promtail_metric(log_loss.DROPPED) - soak.dropped_before
+    dropped = logs.target.stack.promtail_metric(log_loss.DROPPED) - soak.dropped_before
     discarded = logs.loki.metric(log_loss.DISCARDED) - soak.discarded_before
     why = f"Promtail dropped {dropped:g}, Loki discarded {discarded:g}"
     scenario_evidence.record("Promtail dropped entries", dropped, "lines", high=0.0, fails=why)
@@ -53,30 +53,30 @@ def nothing_dropped(logs: LogPipeline, soak: Soak, scenario_evidence: ScenarioEv
 
 @when(parsers.parse("Loki is down for {down:d} seconds while it writes"), target_fixture="fault")
 def loki_down(logs: LogPipeline, timing_profile: TimingProfile, steady: SteadyWriter, down: int) -> Fault:
-    dropped = logs.target.promtail_metric(log_loss.DROPPED)
+    dropped = logs.target.stack.promtail_metric(log_loss.DROPPED)
     log_loss.first_lines_in(logs, steady)
     return log_loss.down_for(logs, "loki", float(down), logs.loki.ready, dropped)
 
 
 @when(parsers.parse("Promtail is restarted once it has read {seconds:d} seconds of its lines"), target_fixture="fault")
 def promtail_restarted(logs: LogPipeline, steady: SteadyWriter, seconds: int) -> Fault:
-    dropped = logs.target.promtail_metric(log_loss.DROPPED)
+    dropped = logs.target.stack.promtail_metric(log_loss.DROPPED)
     log_loss.first_lines_in(logs, steady)
     promtail_reread.wait_lines_read(logs.target, steady.workload, steady.lines / steady.seconds * seconds)
     read = promtail_reread.lines_read(logs.target, steady.workload)
     started = time.time()
-    logs.target.stop_component("promtail")
-    logs.target.start_component("promtail")
+    logs.target.stack.stop_component("promtail")
+    logs.target.stack.start_component("promtail")
     return Fault(dropped, time.time() - started, started, time.time(), lines_read_before=read)
 
 
 @when("Loki is down for longer than Promtail's retry budget while it writes", target_fixture="fault")
 def loki_down_long(logs: LogPipeline, steady: SteadyWriter, scenario_evidence: ScenarioEvidence) -> Fault:
-    budget = log_loss.retry_budget(logs.target.stack_config)
+    budget = log_loss.retry_budget(logs.target.stack.config)
     scenario_evidence.record(
         "Promtail retry budget, longest", budget.longest, "s", note=f"backoff waits with jitter: {budget.describe()}"
     )
-    dropped = logs.target.promtail_metric(log_loss.DROPPED)
+    dropped = logs.target.stack.promtail_metric(log_loss.DROPPED)
     log_loss.first_lines_in(logs, steady)
     # Past the longest budget: a batch written at the start of the outage exhausts every retry.
     return log_loss.down_for(logs, "loki", budget.longest * 1.5 + 5, logs.loki.ready, dropped)
@@ -86,7 +86,7 @@ def loki_down_long(logs: LogPipeline, steady: SteadyWriter, scenario_evidence: S
 def fault_no_loss(
     logs: LogPipeline, steady: SteadyWriter, fault: Fault, scenario_evidence: ScenarioEvidence
 ) -> LossReport:
-    logs.target.wait_workload_done(steady.workload, timeout=steady.seconds + timeouts.NEW_STREAM)
+    logs.target.nodes.wait_workload_done(steady.workload, timeout=steady.seconds + timeouts.NEW_STREAM)
     report = log_loss.settled_account(logs, [(steady.workload, steady.lines)], 3600)
     scenario_evidence.record("component down (stop → ready again)", fault.down_seconds, "s")
     log_loss.record_accounting(scenario_evidence, report, f"lines lost across the restart: {report.describe()}")
@@ -100,7 +100,7 @@ def promtail_reread_bounded(
     # Positions are saved every 10 s (sync_period) and at a clean stop: a restart may read
     # that much again. Lost positions (D4) mean the whole file again.
     after = promtail_reread.wait_caught_up(logs.target, steady.workload)
-    reread = Reread(fault.lines_read_before, after, len(logs.target.container_log(steady.workload)))
+    reread = Reread(fault.lines_read_before, after, len(logs.target.nodes.container_log(steady.workload)))
     bound = steady.lines / steady.seconds * limit
     why = f"Promtail read {reread.lines:g} of its {reread.before:g} lines again: positions not kept across a restart?"
     note = f"read before the stop {reread.before:g}, after it {reread.after:g}, of {reread.total} lines"
@@ -120,7 +120,7 @@ def promtail_counted_drops(
 ) -> None:
     # Promtail counts drops over every stream it tails (the components' own logs too), so
     # its count bounds ours from above rather than equalling it.
-    dropped = logs.target.promtail_metric(log_loss.DROPPED) - fault.dropped_before
+    dropped = logs.target.stack.promtail_metric(log_loss.DROPPED) - fault.dropped_before
     scenario_evidence.record(
         "lines dropped (Promtail, all streams)",
         dropped,
@@ -133,10 +133,10 @@ def promtail_counted_drops(
 @when(parsers.parse('Alertmanager is down until "{alert}" fires'), target_fixture="am_back")
 def alertmanager_down(pipeline: AlertPipeline, stimulus: Stimulus, alert: str) -> float:
     pipeline.await_state(alert, stimulus.labels, "pending", timeout=timeouts.TARGET_UP)
-    pipeline.target.stop_component("alertmanager")
+    pipeline.target.stack.stop_component("alertmanager")
     pipeline.await_state(alert, stimulus.labels, "firing", timeout=timeouts.FIRING_UNDER_FAULT)
     back = time.time()  # before the start: it may deliver while the start still waits for it to be ready
-    pipeline.target.start_component("alertmanager")
+    pipeline.target.stack.start_component("alertmanager")
     return back
 
 

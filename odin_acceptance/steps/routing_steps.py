@@ -22,7 +22,7 @@ def an_alert(alertname: str, severity: str, run_id: str) -> ProbeAlert:
 @then(parsers.parse("the routing tree sends it to {receivers}"))
 def routing_tree_sends(pipeline: AlertPipeline, tools: dict, probe_alert: ProbeAlert, receivers: str) -> None:
     expected = quoted_list(receivers)
-    got = routes_for(tools["amtool"], pipeline.target.stack_config.text("alertmanager.yml"), probe_alert.labels)
+    got = routes_for(tools["amtool"], pipeline.target.stack.config.text("alertmanager.yml"), probe_alert.labels)
     assert sorted(got) == sorted(expected), (
         f"amtool: an alert with {probe_alert.labels} is routed to {got}; the plan says {expected}"
     )
@@ -99,12 +99,12 @@ def delivered_and_silenced(
 
 
 @when(parsers.parse("{component} is replaced by a new pod"))
-def component_replaced(stack: Target, component: str) -> None:
+def component_replaced(target: Target, component: str) -> None:
     # A new pod keeps only what the manifests put on a volume claim (the local target wipes
     # the rest), which is what "persistence" means for the plan.
     name = component.lower()
-    stack.stop_component(name)
-    stack.start_component(name)
+    target.stack.stop_component(name)
+    target.stack.start_component(name)
 
 
 @then("the silence is still in force")

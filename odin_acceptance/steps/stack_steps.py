@@ -13,8 +13,8 @@ from odin_acceptance.verdicts import rule_health
 
 
 @given("the alerting stack is running", target_fixture="pipeline")
-def alerting_stack(stack: Target) -> AlertPipeline:
-    return AlertPipeline(stack)
+def alerting_stack(target: Target) -> AlertPipeline:
+    return AlertPipeline(target)
 
 
 @then("every rule group of Prometheus has been evaluated without error")
@@ -35,14 +35,14 @@ def loki_rules_healthy(logs: LogPipeline) -> None:
 # scraped, evaluated and notified) while the call still waits for the process to exit or
 # to be ready, and a notification before that moment would not count.
 @when("the node exporter stops", target_fixture="stimulus")
-def node_exporter_stops(stack: Target) -> Stimulus:
+def node_exporter_stops(target: Target) -> Stimulus:
     changed_at = time.time()
-    stack.stop_component("node-exporter")
+    target.stack.stop_component("node-exporter")
     return Stimulus("the node exporter stopped", {"job": "node-exporter"}, changed_at)
 
 
 @when("the node exporter is back", target_fixture="stimulus")
-def node_exporter_back(stack: Target) -> Stimulus:
+def node_exporter_back(target: Target) -> Stimulus:
     changed_at = time.time()
-    stack.start_component("node-exporter")
+    target.stack.start_component("node-exporter")
     return Stimulus("the node exporter back", {"job": "node-exporter"}, changed_at)

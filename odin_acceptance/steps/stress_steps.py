@@ -22,7 +22,7 @@ from odin_acceptance.verdicts.cpu_window import CpuBaseline, quiet_baseline
 )
 def quiet_node(pipeline: AlertPipeline, busy: int, window: int) -> CpuBaseline:
     # A stack that just started was busy starting: the load's effect is timed from quiet.
-    node = pipeline.target.loadable_node()
+    node = pipeline.target.nodes.loadable_node()
     return quiet_baseline(pipeline.api.prometheus, node.instance, window * 60, busy / 100)
 
 
@@ -33,9 +33,9 @@ def quiet_node(pipeline: AlertPipeline, busy: int, window: int) -> CpuBaseline:
 )
 def stress_a_node(pipeline: AlertPipeline, run_id: str, duration: str) -> Iterator[StressedNode]:
     target = pipeline.target
-    stressed = target.stress_cpu(target.loadable_node(), f"cpu-stress-{run_id}", seconds(duration))
+    stressed = target.nodes.stress_cpu(target.nodes.loadable_node(), f"cpu-stress-{run_id}", seconds(duration))
     yield stressed
-    pipeline.target.stop_workload(stressed.workload)  # the load ends with the scenario, however it ends
+    pipeline.target.nodes.stop_workload(stressed.workload)  # the load ends with the scenario, however it ends
 
 
 @then(

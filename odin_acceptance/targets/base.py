@@ -3,33 +3,21 @@
 from __future__ import annotations
 
 import json
-from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
-from contextlib import AbstractContextManager
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from odin_acceptance.clients.alertmanager_api import AlertmanagerApi
 from odin_acceptance.clients.instrument_clients import FakeDcgmClient, WebhookReceiverClient
 from odin_acceptance.clients.json_http import JsonApi
-from odin_acceptance.clients.kube_api import KubeApi
 from odin_acceptance.clients.loki_api import LokiApi
-from odin_acceptance.clients.metrics_text import LabelFilter
 from odin_acceptance.clients.prometheus_api import PrometheusApi
 from odin_acceptance.core.artifacts import Artifacts, from_titles
-from odin_acceptance.core.errors import OdinError
 from odin_acceptance.core.timing_profiles import TimingProfile
-from odin_acceptance.core.workloads import LoadableNode, ProbePods, StressedNode, Workload
 from odin_acceptance.provisioning.versions import Component
-from odin_acceptance.stack_config.model import StackConfig
 from odin_acceptance.targets.kube_control_plane import DEFAULT_NODES
-
-
-class TargetError(OdinError, RuntimeError):
-    """The target cannot be brought up; the message says what is missing and the fix."""
-
+from odin_acceptance.targets.parts import Cluster, Nodes, Part, Stack, TargetError
 
 # --keep-resources: what a Kubernetes target leaves in the cluster after the run.
 KEEP_RESOURCES = ("never", "on-failure", "always")
@@ -99,122 +87,81 @@ SUPPLIED_EXECUTABLES = "supplied executables"
 POD_DISCOVERY = "Prometheus's Kubernetes discovery"
 
 
-class Target(ABC):
+class Target:
+    """A target is its parts: an optional `cluster`, the `stack` under test and the `nodes`
+    workloads run on (odin_acceptance.targets.parts). Scenarios reach each through its part
+    (`target.stack.endpoints`, `target.nodes.start_workload`, `target.cluster.kubernetes()`);
+    the target itself only starts, stops and reports them in order."""
+
     name: str
-    profile: TimingProfile
+    # The part classes a target is built from; its capabilities are theirs (__init_subclass__).
+    parts: tuple[type[Part], ...] = ()
     capabilities: frozenset[str] = frozenset()
     # "fast" only where the suite renders the configs it runs (it rescales their durations).
     default_timing: str = "real"
     # Components built before the run besides the stack's own (the kwok control plane).
     provisions: tuple[Component, ...] = ()
-    # What stop() kept in a cluster or would not delete there, for the report (kind, cluster).
-    left_behind: list[str] | tuple[str, ...] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.capabilities = frozenset().union(*(part.provides for part in cls.parts))
+
+    def __init__(self, *, profile: TimingProfile, stack: Stack, nodes: Nodes, cluster: Cluster | None = None) -> None:
+        self.profile = profile
+        self.stack = stack
+        self.nodes = nodes
+        self._cluster = cluster
 
     @classmethod
     def preflight(cls, options: TargetOptions) -> frozenset[str]:
-        """What this target needs from the host (Docker, kubectl, openssl, limits) and, for an
+        """What the parts need from the host (Docker, kubectl, openssl, limits) and, for an
         existing cluster, from the cluster, checked in seconds before anything is fetched or
         started; raises TargetError with the fix. Returns what the target can do here, which
         decides the scenarios it skips."""
-        return cls.capabilities  # the local target needs nothing but the components it provisions
-
-    @abstractmethod
-    def start(self) -> None:
-        """Deploy everything and return once every component is ready."""
-
-    @abstractmethod
-    def stop(self, *, failed: bool = False) -> None:
-        """Remove everything this target started; safe to call twice or after a failed start.
-        `failed`: the run failed (what a --keep-resources policy looks at)."""
+        return frozenset().union(*(part.preflight(options) for part in cls.parts))
 
     @property
-    @abstractmethod
-    def endpoints(self) -> Endpoints: ...
+    def cluster(self) -> Cluster:
+        if self._cluster is None:
+            raise TargetError(f"the {self.name} target has no Kubernetes API")
+        return self._cluster
 
-    @cached_property
-    def stack_config(self) -> StackConfig:
-        """The configs the running components read, each fetched and parsed once per run."""
-        return StackConfig(self.deployed_config, "the running stack")
+    @property
+    def left_behind(self) -> list[str]:
+        """What stop() kept in a cluster or would not delete there, for the report."""
+        parts = (self.stack, self.nodes, self._cluster)
+        return [item for part in parts if part is not None for item in part.left_behind]
 
-    @abstractmethod
-    def deployed_config(self, name: str) -> str:
-        """The text of a config (a key of CONFIGS) exactly as the running component read it."""
+    def start(self) -> None:
+        """The stack's inputs checked, the cluster, then the stack in it; returns once every
+        component is ready."""
+        self.stack.prepare()
+        if self._cluster is not None:
+            self._cluster.start()
+        self.stack.start()
 
-    @abstractmethod
-    def deployed_dashboard(self, title: str) -> dict[str, Any]:
-        """A Grafana dashboard (by title) as this run provisioned it."""
+    def stop(self, *, failed: bool = False) -> None:
+        """Remove everything this target started, the stack before its cluster; safe to call
+        twice or after a failed start. `failed`: what a --keep-resources policy looks at."""
+        try:
+            self.stack.stop(failed=failed)
+        finally:
+            if self._cluster is not None:
+                self._cluster.stop(failed=failed)
 
-    @abstractmethod
-    def start_workload(
-        self, namespace: str, name: str, args: list[str], labels: Mapping[str, str] | None = None
-    ) -> Workload:
-        """Run the log-writer instrument with `args` as a pod (with `labels` besides its own
-        `app`); returns its container."""
-
-    @abstractmethod
-    def stop_workload(self, workload: Workload) -> None: ...
-
-    @abstractmethod
-    def loadable_node(self) -> LoadableNode:
-        """The node a CPU-stress scenario loads (a worker where there are several)."""
-
-    @abstractmethod
-    def stress_cpu(self, node: LoadableNode, name: str, seconds: float) -> StressedNode:
-        """Keep every core of `node` busy for `seconds` with the CPU-stress instrument;
-        `stop_workload(stressed.workload)` ends it early."""
-
-    @abstractmethod
-    def wait_workload_done(self, workload: Workload, timeout: float) -> None:
-        """Until the workload's writer has printed its last line."""
-
-    @abstractmethod
-    def container_log(self, workload: Workload) -> list[tuple[int, str]]:
-        """(timestamp ns, line) as the container runtime recorded them."""
-
-    @abstractmethod
-    def running_containers(self) -> list[Workload]:
-        """Every container this run started (the stack's and its workloads') that is running
-        and has written at least one line: each must have a log stream. A quiet container
-        has nothing to ship; the cluster's own containers are not this run's to judge."""
-
-    @abstractmethod
-    def promtail_metric(self, name: str, where: LabelFilter | None = None) -> float:
-        """A metric summed over every Promtail of the target (over the samples whose labels
-        pass `where`)."""
-
-    def stop_component(self, name: str) -> None:
-        """Stop one component (a fault to inject); `start_component` brings it back."""
-        raise TargetError(f"the {self.name} target cannot stop components (fault scenarios run on local)")
-
-    def start_component(self, name: str) -> None:
-        raise TargetError(f"the {self.name} target cannot start components (fault scenarios run on local)")
-
-    def kubernetes(self) -> KubeApi:
-        """The Kubernetes API seen from the stack's namespace, on targets that have one."""
-        raise TargetError(f"the {self.name} target has no Kubernetes API")
-
-    def pod_discovery(self) -> PrometheusApi:
-        """A Prometheus running the manifests' scrape config with its Kubernetes discovery
-        against this target's cluster (capability POD_DISCOVERY)."""
-        raise TargetError(f"the {self.name} target runs no Kubernetes discovery")
-
-    def discovery_probes(self, run_id: str) -> AbstractContextManager[ProbePods]:
-        """A decoy pod in another namespace and a sentinel in the stack's (pipelines.discovery_probe)."""
-        raise TargetError(f"the {self.name} target has no Kubernetes API")
-
-    def broken_links(self) -> dict[str, str]:
-        """Links of the running stack that are broken now (odin_acceptance.clients.links): link -> cause."""
-        return {}
-
-    @abstractmethod
     def diagnostics(self) -> dict[str, str]:
-        """Log tails and API snapshots for a failure report: title -> text."""
+        """Log tails, cluster state and API snapshots for a failure report: title -> text."""
+        out = self._cluster.diagnostics() if self._cluster is not None else {}
+        return {**out, **self.stack.diagnostics()}
 
     def artifacts(self) -> Artifacts:
-        """What a failed or kept run leaves in reports/artifacts/ (odin_acceptance.core.artifacts): by
-        default the diagnostics, a file each; targets add whole logs and configs."""
-        return from_titles(self.diagnostics())
+        """What a failed or kept run leaves in reports/artifacts/ (odin_acceptance.core.artifacts)."""
+        out = from_titles(self._cluster.diagnostics()) if self._cluster is not None else {}
+        return {**out, **self.stack.artifacts()}
 
-    @abstractmethod
     def describe(self) -> dict[str, str]:
         """Facts for the report header (versions, addresses, run directory)."""
+        facts = self.stack.describe()
+        if self._cluster is not None:
+            facts.update(self._cluster.describe())
+        return facts

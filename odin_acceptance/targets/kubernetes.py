@@ -1,10 +1,12 @@
-"""The Kubernetes targets: an existing cluster, or a kind cluster the suite creates.
+"""The Kubernetes targets and their parts: a cluster that exists (`ExistingCluster`) or a kind
+cluster the suite creates (`KindCluster`), the stack deployed from the overlay into a namespace
+of the run (`OverlayStack`), and workloads as pods on the cluster's nodes (`PodNodes`).
 
-Thin by design, and one code path: kind is the cluster target plus creating (and deleting)
-its cluster and loading images. kubectl applies the kustomize overlay into a namespace of
-the run and forwards ports, the kubernetes client (odin_acceptance.clients.kube_api) reads what the cluster
-did; the scenarios then talk to the same HTTP APIs as on the local target. The project's
-tests run this path against the kwok control plane (tests/kwok_cluster.py).
+Thin by design, and one code path: kind differs from an existing cluster only in creating
+(and deleting) its cluster and loading images. kubectl applies the kustomize overlay and
+forwards ports, the kubernetes client (odin_acceptance.clients.kube_api) reads what the cluster
+did; the scenarios then talk to the same HTTP APIs as on the local target. The project's tests
+run this path against a kwok cluster (odin_acceptance.targets.kwok.served_cluster).
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from odin_acceptance.clients.prometheus_api import PrometheusApi
 from odin_acceptance.core import timeouts
 from odin_acceptance.core.artifacts import Artifacts, from_titles
 from odin_acceptance.core.polling import eventually
-from odin_acceptance.core.workloads import ProbePods
+from odin_acceptance.core.workloads import LoadableNode, ProbePods, StressedNode, Workload
 from odin_acceptance.pipelines.discovery_probe import probe_pods
 from odin_acceptance.provisioning.versions import COMPONENTS, PYTHON_IMAGE, SUPPLIED
 from odin_acceptance.stack_config import manifests
@@ -40,17 +42,15 @@ from odin_acceptance.targets.base import (
     POD_DISCOVERY,
     REAL_CONTAINERS,
     Endpoints,
-    LoadableNode,
-    StressedNode,
     Target,
     TargetError,
     TargetOptions,
-    Workload,
     api_snapshots,
 )
 from odin_acceptance.targets.kube_control_plane import KWOK_ANNOTATION
 from odin_acceptance.targets.local_pods import parse_cri_line
 from odin_acceptance.targets.overlay import OverlayDeployment, forwards, instrument_files
+from odin_acceptance.targets.parts import Cluster, Nodes, Stack
 from odin_acceptance.targets.run_scope import RunScope
 
 KIND_CONFIG = manifests.KIND_CLUSTER
@@ -163,48 +163,28 @@ def keeps_resources(policy: str, failed: bool) -> bool:
     return policy == "always" or (policy == "on-failure" and failed)
 
 
-class ClusterTarget(Target):
-    """An existing cluster (`--kubeconfig`, `--context`): the stack deployed from the cluster
-    overlay into a namespace of this run, workloads as pods on its nodes."""
+class ExistingCluster(Cluster):
+    """A cluster that exists (`--kubeconfig`, `--context`), shared with others: this run's
+    share of it is a namespace and a label (RunScope)."""
 
+    provides = frozenset({KUBERNETES_API, REAL_CONTAINERS, POD_DISCOVERY})
     name = "cluster"
-    overlay = manifests.OVERLAYS / "cluster"
     overlay_namespace = "odin-acceptance"
-    capabilities = frozenset({KUBERNETES_API, REAL_CONTAINERS, POD_DISCOVERY})
 
-    def __init__(self, *, options: TargetOptions, tools: dict[str, Path]) -> None:
-        self.profile = options.profile
-        self.tools = tools
+    def __init__(self, options: TargetOptions) -> None:
+        super().__init__()
         self.keep_resources = options.keep_resources
         self.scope = RunScope(self.overlay_namespace)
         self.kubeconfig, self.context = self.cluster_access(options)
         self.api = KubeApi(self.kubeconfig, self.context, self.scope.namespace)
-        # Grafana's API is read as its admin (the anonymous Viewer lacks datasources:read), with a
-        # password of this run, put in the Secret the manifests' Grafana reads it from.
-        self.grafana_auth: tuple[str, str] = ("admin", uuid.uuid4().hex)
-        self.deployment = OverlayDeployment(
-            overlay=self.overlay,
-            manifest_dir=options.manifest_dir,
-            kubectl=Kubectl(self.context, self.scope.namespace, kubeconfig=self.kubeconfig),
-            api=self.api,
-            forwarded=forwards(options.manifest_dir),
-            grafana_auth=self.grafana_auth,
-            profile=options.profile,
-            scope=self.scope,
-        )
-        self.links: LinkWatch | None = None
-        self._endpoints: Endpoints | None = None
-        self._workloads: set[Workload] = set()
-        self._namespaces: list[str] = []  # workload namespaces this run created
-        self.left_behind: list[str] = []  # what stop() kept or would not delete, for the report
+        self.capabilities = self.provides  # what its nodes allow, once started
+        self.stack: OverlayStack | None = None  # the stack deployed in it, for its probes
 
     @classmethod
     def cluster_access(cls, options: TargetOptions) -> tuple[str | None, str | None]:
         """(kubeconfig, context) of the cluster; None means the client's defaults ($KUBECONFIG,
         ~/.kube/config, its current context)."""
         return options.kubeconfig, options.context
-
-    # -- lifecycle ---------------------------------------------------------------------
 
     @classmethod
     def preflight(cls, options: TargetOptions) -> frozenset[str]:
@@ -220,15 +200,127 @@ class ClusterTarget(Target):
                 f"cannot reach the cluster of kubeconfig {kubeconfig or '(default)'}, context "
                 f"{context or '(current)'}: {str(exc).splitlines()[0][:300]} (check --kubeconfig and --context)"
             ) from exc
-        return cluster_capabilities(cls.capabilities, nodes)
+        return cluster_capabilities(cls.provides, nodes)
 
     def ensure_cluster(self) -> None:
         """Create or reuse the cluster (kind); an existing cluster was checked in preflight."""
 
     def start(self) -> None:
         self.ensure_cluster()
-        self.capabilities = cluster_capabilities(type(self).capabilities, self.api.nodes())
-        if REAL_CONTAINERS not in self.capabilities:  # nothing serves them: their scenarios are skipped
+        self.capabilities = cluster_capabilities(self.provides, self.api.nodes())
+
+    def stop(self, *, failed: bool = False) -> None:
+        """An existing cluster stays; what the run put in it is the stack's to remove."""
+
+    def kubernetes(self) -> KubeApi:
+        return self.api
+
+    def pod_discovery(self) -> PrometheusApi:
+        if self.stack is None:
+            raise TargetError("no stack deployed in the cluster: nothing discovers its pods")
+        return self.stack.endpoints.prometheus  # the Deployment's pod, discovering in-cluster
+
+    def discovery_probes(self, run_id: str) -> AbstractContextManager[ProbePods]:
+        if self.stack is None:
+            raise TargetError("no stack deployed in the cluster to probe the discovery of")
+        return probe_pods(self.api, self.stack.deployment.kubectl, run_id)
+
+    def describe(self) -> dict[str, str]:
+        return {
+            "kubeconfig": self.kubeconfig or "default ($KUBECONFIG or ~/.kube/config)",
+            "kube context": self.context or "current",
+        }
+
+
+class KindCluster(ExistingCluster):
+    """A kind cluster the suite creates (or reuses, never deleting one it did not create),
+    with the pinned images loaded when Docker has them."""
+
+    name = "kind"
+    cluster_name = "odin-acceptance"
+
+    def __init__(self, options: TargetOptions) -> None:
+        super().__init__(options)
+        self.keep_cluster = options.keep_cluster
+        self.created_cluster = False
+
+    @classmethod
+    def cluster_access(cls, options: TargetOptions) -> tuple[str | None, str | None]:
+        return options.kubeconfig, f"kind-{cls.cluster_name}"
+
+    @classmethod
+    def preflight(cls, options: TargetOptions) -> frozenset[str]:
+        preflight(cls.name)  # the cluster does not exist yet: kind's nodes run real containers
+        return cls.provides
+
+    def ensure_cluster(self) -> None:
+        existing = subprocess.run(["kind", "get", "clusters"], capture_output=True, text=True, check=False).stdout
+        if self.cluster_name not in existing.split():
+            create = ["kind", "create", "cluster", "--config", str(KIND_CONFIG), "--wait", "180s"]
+            if self.kubeconfig:
+                create += ["--kubeconfig", self.kubeconfig]
+            self.created_cluster = True  # set first: a creation cut short is still ours to delete
+            subprocess.run(create, check=True, timeout=timeouts.CLUSTER_CREATE)
+        for image in pinned_images():
+            present = subprocess.run(["docker", "image", "inspect", image], capture_output=True, check=False)
+            if present.returncode == 0:  # offline runs: images pre-pulled on the host
+                subprocess.run(
+                    ["kind", "load", "docker-image", image, "--name", self.cluster_name],
+                    check=True,
+                    capture_output=True,
+                    timeout=timeouts.CLUSTER_CREATE,
+                )
+
+    def stop(self, *, failed: bool = False) -> None:
+        if not self.created_cluster:
+            return
+        if self.keep_cluster or keeps_resources(self.keep_resources, failed):
+            self.left_behind.append(
+                f"kind cluster {self.cluster_name} kept: kind delete cluster --name {self.cluster_name}"
+            )
+            return
+        if shutil.which("kind"):
+            subprocess.run(
+                ["kind", "delete", "cluster", "--name", self.cluster_name],
+                capture_output=True,
+                check=False,
+                timeout=timeouts.CLUSTER_CREATE,
+            )
+
+
+class OverlayStack(Stack):
+    """The stack deployed from the cluster overlay into a namespace of this run, reached
+    through port-forwards of its Services."""
+
+    overlay = manifests.OVERLAYS / "cluster"
+
+    def __init__(self, options: TargetOptions, cluster: ExistingCluster) -> None:
+        self.cluster = cluster
+        cluster.stack = self
+        self.profile = options.profile
+        self.keep_resources = options.keep_resources
+        self.scope = cluster.scope
+        # Grafana's API is read as its admin (the anonymous Viewer lacks datasources:read), with a
+        # password of this run, put in the Secret the manifests' Grafana reads it from.
+        self.grafana_auth: tuple[str, str] = ("admin", uuid.uuid4().hex)
+        self.deployment = OverlayDeployment(
+            overlay=self.overlay,
+            manifest_dir=options.manifest_dir,
+            kubectl=Kubectl(cluster.context, self.scope.namespace, kubeconfig=cluster.kubeconfig),
+            api=cluster.api,
+            forwarded=forwards(options.manifest_dir),
+            grafana_auth=self.grafana_auth,
+            profile=options.profile,
+            scope=self.scope,
+        )
+        self.links: LinkWatch | None = None
+        self._endpoints: Endpoints | None = None
+        # Objects outside the overlay this run created (the workloads' namespaces).
+        self.extra: list[tuple[str, str]] = []
+        self.left_behind: list[str] = []
+
+    def start(self) -> None:
+        if REAL_CONTAINERS not in self.cluster.capabilities:  # nothing serves them: their scenarios are skipped
             self.deployment.forwarded = forwards(self.deployment.manifest_dir, leave_out=("loki", "grafana"))
         self._endpoints = e = self.deployment.deploy()
         self.links = LinkWatch(
@@ -237,9 +329,6 @@ class ClusterTarget(Target):
             dict,  # containers that exit are restarted by the kubelet: rollouts and probes judge them
         )
         self.links.baseline()
-
-    def broken_links(self) -> dict[str, str]:
-        return self.links.broken() if self.links else {}
 
     def stop(self, *, failed: bool = False) -> None:
         self.deployment.stop()
@@ -250,31 +339,24 @@ class ClusterTarget(Target):
                 f"-l {self.scope.selector}"
             )
             return
-        extra = [("Namespace", ns) for ns in self._namespaces]
-        self.left_behind += self.deployment.remove(extra)
-        self._workloads.clear()
-        self._namespaces.clear()
+        self.left_behind += self.deployment.remove(list(self.extra))
+        self.extra.clear()
 
     @property
     def endpoints(self) -> Endpoints:
         if self._endpoints is None:
-            raise TargetError(f"the {self.name} target is not started")
+            raise TargetError("the stack is not deployed")
         return self._endpoints
 
-    def kubernetes(self) -> KubeApi:
-        return self.api
-
-    def pod_discovery(self) -> PrometheusApi:
-        return self.endpoints.prometheus  # the Deployment's pod, discovering in-cluster
-
-    def discovery_probes(self, run_id: str) -> AbstractContextManager[ProbePods]:
-        return probe_pods(self.deployment.api, self.deployment.kubectl, run_id)
+    def broken_links(self) -> dict[str, str]:
+        return self.links.broken() if self.links else {}
 
     def promtail_metric(self, name: str, where: LabelFilter | None = None) -> float:
         # Through the API server's pod proxy: no port-forward per node needed.
+        api = self.cluster.api
         return sum(
-            metric_sum(self.api.pod_proxy_get(pod["metadata"]["name"], 9080, "/metrics"), name, where)
-            for pod in self.api.pods("app=promtail")
+            metric_sum(api.pod_proxy_get(pod["metadata"]["name"], 9080, "/metrics"), name, where)
+            for pod in api.pods("app=promtail")
         )
 
     def deployed_config(self, name: str) -> str:
@@ -283,14 +365,52 @@ class ClusterTarget(Target):
     def deployed_dashboard(self, title: str) -> dict:
         return self.deployment.deployed_dashboard(title)
 
-    # -- workloads ---------------------------------------------------------------------
+    def diagnostics(self) -> dict[str, str]:
+        out = self.deployment.diagnostics()
+        if self._endpoints is not None:
+            out.update(api_snapshots(self._endpoints))
+        return out
+
+    def artifacts(self) -> Artifacts:
+        # Events, pod logs and the state of unready objects (the diagnostics), and what was applied.
+        out: dict[str, str | Path] = dict(from_titles(self.diagnostics()))
+        applied = [
+            {**o, "data": {k: "(redacted)" for k in o.get("data", {})}} if o["kind"] == "Secret" else o
+            for o in self.deployment.applied
+        ]
+        out["applied.yaml"] = yaml.safe_dump_all(applied, sort_keys=False)
+        return out
+
+    def describe(self) -> dict[str, str]:
+        facts = {f"{c.name} image": ", ".join(c.images) for c in COMPONENTS + SUPPLIED}
+        facts.update(
+            {
+                "stack namespace": self.scope.namespace,
+                "objects of this run": f"labelled {self.scope.selector}",
+                "timing profile": self.profile.describe(),
+                "resources after the run": f"--keep-resources={self.keep_resources}",
+            }
+        )
+        return facts
+
+
+class PodNodes(Nodes):
+    """Workloads as pods of the instruments' image on the cluster's nodes."""
+
+    def __init__(self, stack: OverlayStack) -> None:
+        self.stack = stack
+        self.api = stack.cluster.api
+        self.scope = stack.scope
+        self._workloads: set[Workload] = set()
+        self._namespaces: list[str] = []  # workload namespaces this run created
 
     def start_workload(
         self, namespace: str, name: str, args: list[str], labels: Mapping[str, str] | None = None
     ) -> Workload:
-        k = self.deployment.kubectl.at(namespace)
+        k = self.stack.deployment.kubectl.at(namespace)
         if namespace not in self._namespaces:  # first workload of a namespace
             self._namespaces.append(namespace)
+            self.stack.extra.append(("Namespace", namespace))
             ns = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}
             k.apply(json.dumps(self.scope.label(ns)))
             instruments = yaml.safe_load(k.configmap_from_files("odin-instruments", instrument_files()))
@@ -311,7 +431,7 @@ class ClusterTarget(Target):
         return LoadableNode(name, f"{exporter['status']['podIP']}:9100", int(node["status"]["capacity"]["cpu"]))
 
     def stress_cpu(self, node: LoadableNode, name: str, seconds: float) -> StressedNode:
-        k = self.deployment.kubectl
+        k = self.stack.deployment.kubectl
         args = ["--cpus", str(node.cpus), "--seconds", f"{seconds:g}"]
         started = time.time()
         pod = instrument_pod(k.namespace, name, "cpu_stress.py", args, node=node.node, labels=self.scope.labels)
@@ -354,91 +474,24 @@ class ClusterTarget(Target):
         ]
         return [w for w in running if self.api.at(w.namespace).pod_log(w.pod, w.container, tail=1).strip()]
 
-    # -- reporting ---------------------------------------------------------------------
 
-    def diagnostics(self) -> dict[str, str]:
-        out = self.deployment.diagnostics()
-        if self._endpoints is not None:
-            out.update(api_snapshots(self._endpoints))
-        return out
+class ClusterTarget(Target):
+    """An existing cluster: the stack deployed from the cluster overlay into a namespace of
+    this run, workloads as pods on its nodes."""
 
-    def artifacts(self) -> Artifacts:
-        # Events, pod logs and the state of unready objects (the diagnostics), and what was applied.
-        out: dict[str, str | Path] = dict(from_titles(self.diagnostics()))
-        applied = [
-            {**o, "data": {k: "(redacted)" for k in o.get("data", {})}} if o["kind"] == "Secret" else o
-            for o in self.deployment.applied
-        ]
-        out["applied.yaml"] = yaml.safe_dump_all(applied, sort_keys=False)
-        return out
+    name = "cluster"
+    parts = (ExistingCluster, OverlayStack, PodNodes)
+    cluster_part: type[ExistingCluster] = ExistingCluster
 
-    def describe(self) -> dict[str, str]:
-        facts = {f"{c.name} image": ", ".join(c.images) for c in COMPONENTS + SUPPLIED}
-        facts.update(
-            {
-                "stack namespace": self.scope.namespace,
-                "objects of this run": f"labelled {self.scope.selector}",
-                "kubeconfig": self.kubeconfig or "default ($KUBECONFIG or ~/.kube/config)",
-                "kube context": self.context or "current",
-                "timing profile": self.profile.describe(),
-                "resources after the run": f"--keep-resources={self.keep_resources}",
-            }
-        )
-        return facts
+    def __init__(self, *, options: TargetOptions, tools: dict[str, Path]) -> None:
+        cluster = self.cluster_part(options)
+        stack = OverlayStack(options, cluster)
+        super().__init__(profile=options.profile, cluster=cluster, stack=stack, nodes=PodNodes(stack))
 
 
 class KindTarget(ClusterTarget):
-    """The cluster target on a kind cluster it creates (or reuses, never deleting one it did
-    not create), with the pinned images loaded when Docker has them."""
+    """The cluster target on a kind cluster it creates."""
 
     name = "kind"
-    cluster_name = "odin-acceptance"
-
-    def __init__(self, *, options: TargetOptions, tools: dict[str, Path]) -> None:
-        super().__init__(options=options, tools=tools)
-        self.keep_cluster = options.keep_cluster
-        self.created_cluster = False
-
-    @classmethod
-    def cluster_access(cls, options: TargetOptions) -> tuple[str | None, str | None]:
-        return options.kubeconfig, f"kind-{cls.cluster_name}"
-
-    @classmethod
-    def preflight(cls, options: TargetOptions) -> frozenset[str]:
-        preflight(cls.name)  # the cluster does not exist yet: kind's nodes run real containers
-        return cls.capabilities
-
-    def ensure_cluster(self) -> None:
-        existing = subprocess.run(["kind", "get", "clusters"], capture_output=True, text=True, check=False).stdout
-        if self.cluster_name not in existing.split():
-            create = ["kind", "create", "cluster", "--config", str(KIND_CONFIG), "--wait", "180s"]
-            if self.kubeconfig:
-                create += ["--kubeconfig", self.kubeconfig]
-            self.created_cluster = True  # set first: a creation cut short is still ours to delete
-            subprocess.run(create, check=True, timeout=timeouts.CLUSTER_CREATE)
-        for image in pinned_images():
-            present = subprocess.run(["docker", "image", "inspect", image], capture_output=True, check=False)
-            if present.returncode == 0:  # offline runs: images pre-pulled on the host
-                subprocess.run(
-                    ["kind", "load", "docker-image", image, "--name", self.cluster_name],
-                    check=True,
-                    capture_output=True,
-                    timeout=timeouts.CLUSTER_CREATE,
-                )
-
-    def stop(self, *, failed: bool = False) -> None:
-        if not self.created_cluster or self.keep_cluster or keeps_resources(self.keep_resources, failed):
-            super().stop(failed=failed)
-            if self.created_cluster:
-                self.left_behind.append(
-                    f"kind cluster {self.cluster_name} kept: kind delete cluster --name {self.cluster_name}"
-                )
-            return
-        self.deployment.stop()
-        if shutil.which("kind"):
-            subprocess.run(
-                ["kind", "delete", "cluster", "--name", self.cluster_name],
-                capture_output=True,
-                check=False,
-                timeout=timeouts.CLUSTER_CREATE,
-            )
+    parts = (KindCluster, OverlayStack, PodNodes)
+    cluster_part = KindCluster

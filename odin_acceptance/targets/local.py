@@ -1,8 +1,9 @@
-"""The local target: the real components as processes on 127.0.0.1.
+"""The local target's parts: the real components as processes on 127.0.0.1 (`ProcessStack`),
+and this machine playing the node the workloads run on (`ProcessNodes`).
 
-Configs come from the manifests (odin_acceptance.stack_config.render); ports are chosen at run time; all
-state lives in a temporary directory of this run. The target also plays the node: every
-process is registered as a pod (odin_acceptance.targets.local_pods) and its output is written in the CRI
+Configs come from the manifests (odin_acceptance.stack_config.render); ports are chosen at run
+time; all state lives in a temporary directory of this run. Every process is registered as a
+pod of the local node (odin_acceptance.targets.local_pods) and its output is written in the CRI
 format where the kubelet would write it, so Promtail's manifest config tails it unchanged.
 """
 
@@ -29,6 +30,7 @@ from odin_acceptance.clients.prometheus_api import PrometheusApi
 from odin_acceptance.core import timeouts
 from odin_acceptance.core.artifacts import Artifacts, from_titles
 from odin_acceptance.core.polling import eventually
+from odin_acceptance.core.workloads import LoadableNode, StressedNode, Workload
 from odin_acceptance.offline import config_tools
 from odin_acceptance.provisioning.versions import COMPONENTS
 from odin_acceptance.stack_config import manifests, render
@@ -38,15 +40,13 @@ from odin_acceptance.targets.base import (
     COMPONENT_FAULTS,
     SUPPLIED_EXECUTABLES,
     Endpoints,
-    LoadableNode,
-    StressedNode,
     Target,
     TargetError,
     TargetOptions,
-    Workload,
     api_snapshots,
 )
 from odin_acceptance.targets.local_pods import NODE, Container, LocalNode, Pod, parse_cri_line
+from odin_acceptance.targets.parts import Nodes, Stack
 from odin_acceptance.targets.processes import ProcessExited, ProcessGroup, free_port
 
 # Where `python -m odin_acceptance.instruments.…` finds the package, installed or not.
@@ -73,12 +73,13 @@ def _worth_keeping(path: Path, root: Path) -> bool:
     return path.suffix in _KEPT_SUFFIXES and not any(part.endswith("-data") for part in path.relative_to(root).parts)
 
 
-class LocalTarget(Target):
-    name = "local"
-    capabilities = frozenset({COMPONENT_FAULTS, SUPPLIED_EXECUTABLES})
-    default_timing = "fast"
+class ProcessStack(Stack):
+    """The components as processes of this machine, rendered from the manifests."""
 
-    def __init__(self, *, options: TargetOptions, tools: dict[str, Path]) -> None:
+    provides = frozenset({COMPONENT_FAULTS, SUPPLIED_EXECUTABLES})
+
+    def __init__(self, *, options: TargetOptions, tools: dict[str, Path], name: str = "local") -> None:
+        self.name = name  # the target's, which names its artifacts directory
         self.profile = options.profile
         self.tools = tools
         self.manifest_dir = options.manifest_dir
@@ -104,7 +105,7 @@ class LocalTarget(Target):
         self.image_dirs: dict[str, Path] = {}
         self.ready_seconds: dict[str, float] = {}
         self._configs: dict[str, Path] = {}
-        self._workloads: dict[Workload, Pod] = {}
+        self.pods: dict[Workload, Pod] = {}  # every container of this run, the stack's and the workloads'
         self._probes: dict[str, tuple[Callable[[], object], str]] = {}
         self._promtail = JsonApi(self._url("promtail"), "Promtail")
         self._endpoints = Endpoints(
@@ -225,15 +226,20 @@ class LocalTarget(Target):
         port = int(self.addresses[name].rsplit(":", 1)[1])
         pod = self.node.add(Pod(NAMESPACE, f"{name}-0", (Container(name, port, PORT_NAMES[name]),), {"app": name}))
         proc = self.processes.start(name, argv, cwd=PACKAGE_PARENT, env=env, cri_log=self.node.log_path(pod, name))
-        self._workloads[Workload(NAMESPACE, pod.name, name)] = pod
+        self.pods[Workload(NAMESPACE, pod.name, name)] = pod
         self._probes[name] = (probe, what)
         self.ready_seconds[name] = self.processes.wait_ready(proc, probe, what)
 
-    def start(self) -> None:
+    def prepare(self) -> None:
+        """Render every config and check it with its own tool, before any process starts."""
         try:
             self.render_configs()
         except (manifests.ManifestError, render.RenderError, config_tools.ConfigCheckError) as exc:
             raise TargetError(str(exc)) from exc
+
+    def start(self) -> None:
+        if not self._configs:
+            self.prepare()
         py, e, c, run = sys.executable, self._endpoints, self._configs, self.run_dir
         listen = self.addresses
         self._start_pod(
@@ -377,7 +383,7 @@ class LocalTarget(Target):
             assert prom.alertmanagers(), "no Alertmanager discovered"
             return sorted(jobs)
 
-        scrape = self.stack_config.global_interval("scrape_interval")
+        scrape = self.config.global_interval("scrape_interval")
         eventually(
             all_up,
             timeout=timeouts.TARGET_UP + 2 * scrape,
@@ -412,68 +418,6 @@ class LocalTarget(Target):
     def promtail_metric(self, name: str, where: LabelFilter | None = None) -> float:
         return metric_sum(self._promtail.get_text("/metrics"), name, where)
 
-    # -- workloads ---------------------------------------------------------------------
-
-    def start_workload(
-        self,
-        namespace: str,
-        name: str,
-        args: list[str],
-        labels: Mapping[str, str] | None = None,
-        instrument: str = "log_writer",
-    ) -> Workload:
-        pod = self.node.add(Pod(namespace, name, (Container("app"),), {**(labels or {}), "app": name}))
-        workload = Workload(namespace, name, "app")
-        self.processes.start(
-            f"workload-{namespace}-{name}",
-            [sys.executable, "-m", f"odin_acceptance.instruments.{instrument}", *args],
-            cwd=PACKAGE_PARENT,
-            cri_log=self.node.log_path(pod, "app"),
-        )
-        self._workloads[workload] = pod
-        return workload
-
-    def loadable_node(self) -> LoadableNode:
-        # This machine is the node: its node_exporter reports the load.
-        exporter = next(t for t in self._endpoints.prometheus.targets() if t["labels"].get("job") == "node-exporter")
-        return LoadableNode(NODE, exporter["labels"]["instance"], os.cpu_count() or 1)
-
-    def stress_cpu(self, node: LoadableNode, name: str, seconds: float) -> StressedNode:
-        args = ["--cpus", str(node.cpus), "--seconds", f"{seconds:g}"]
-        started = time.time()
-        workload = self.start_workload(NAMESPACE, name, args, instrument="cpu_stress")
-        return StressedNode(node.node, node.instance, started, workload, seconds)
-
-    def stop_workload(self, workload: Workload) -> None:
-        pod = self._workloads.pop(workload)
-        name = f"workload-{workload.namespace}-{workload.pod}"
-        self.processes.processes.pop(name).stop()
-        self.node.remove(pod)
-
-    def wait_workload_done(self, workload: Workload, timeout: float) -> None:
-        proc = self.processes.processes[f"workload-{workload.namespace}-{workload.pod}"]
-
-        def exited() -> None:
-            try:
-                proc.ensure_running()
-            except ProcessExited:
-                return
-            raise AssertionError("still writing")
-
-        eventually(exited, timeout=timeout, what=f"workload {workload.pod} to write its lines")
-        proc.pump.join(timeout)
-
-    def container_log(self, workload: Workload) -> list[tuple[int, str]]:
-        path = self.node.log_path(self._workloads[workload], workload.container)
-        return [(ts, text) for ts, _, _, text in map(parse_cri_line, path.read_text().splitlines())]
-
-    def running_containers(self) -> list[Workload]:
-        def wrote(workload: Workload) -> bool:
-            path = self.node.log_path(self._workloads[workload], workload.container)
-            return path.is_file() and path.stat().st_size > 0
-
-        return [w for w in self._workloads if wrote(w)]
-
     # -- reporting ---------------------------------------------------------------------
 
     def diagnostics(self) -> dict[str, str]:
@@ -505,3 +449,85 @@ class LocalTarget(Target):
         )
         facts.update({f"{n} ready after": f"{s:.2f} s" for n, s in self.ready_seconds.items()})
         return facts
+
+
+class ProcessNodes(Nodes):
+    """This machine as the one node: workloads are processes registered as its pods, their
+    output in the CRI files the stack's Promtail tails."""
+
+    def __init__(self, stack: ProcessStack) -> None:
+        self.stack = stack
+
+    def start_workload(
+        self,
+        namespace: str,
+        name: str,
+        args: list[str],
+        labels: Mapping[str, str] | None = None,
+        instrument: str = "log_writer",
+    ) -> Workload:
+        pod = self.stack.node.add(Pod(namespace, name, (Container("app"),), {**(labels or {}), "app": name}))
+        workload = Workload(namespace, name, "app")
+        self.stack.processes.start(
+            f"workload-{namespace}-{name}",
+            [sys.executable, "-m", f"odin_acceptance.instruments.{instrument}", *args],
+            cwd=PACKAGE_PARENT,
+            cri_log=self.stack.node.log_path(pod, "app"),
+        )
+        self.stack.pods[workload] = pod
+        return workload
+
+    def loadable_node(self) -> LoadableNode:
+        # This machine is the node: its node_exporter reports the load.
+        exporter = next(
+            t for t in self.stack.endpoints.prometheus.targets() if t["labels"].get("job") == "node-exporter"
+        )
+        return LoadableNode(NODE, exporter["labels"]["instance"], os.cpu_count() or 1)
+
+    def stress_cpu(self, node: LoadableNode, name: str, seconds: float) -> StressedNode:
+        args = ["--cpus", str(node.cpus), "--seconds", f"{seconds:g}"]
+        started = time.time()
+        workload = self.start_workload(NAMESPACE, name, args, instrument="cpu_stress")
+        return StressedNode(node.node, node.instance, started, workload, seconds)
+
+    def stop_workload(self, workload: Workload) -> None:
+        pod = self.stack.pods.pop(workload)
+        name = f"workload-{workload.namespace}-{workload.pod}"
+        self.stack.processes.processes.pop(name).stop()
+        self.stack.node.remove(pod)
+
+    def wait_workload_done(self, workload: Workload, timeout: float) -> None:
+        proc = self.stack.processes.processes[f"workload-{workload.namespace}-{workload.pod}"]
+
+        def exited() -> None:
+            try:
+                proc.ensure_running()
+            except ProcessExited:
+                return
+            raise AssertionError("still writing")
+
+        eventually(exited, timeout=timeout, what=f"workload {workload.pod} to write its lines")
+        proc.pump.join(timeout)
+
+    def container_log(self, workload: Workload) -> list[tuple[int, str]]:
+        path = self.stack.node.log_path(self.stack.pods[workload], workload.container)
+        return [(ts, text) for ts, _, _, text in map(parse_cri_line, path.read_text().splitlines())]
+
+    def running_containers(self) -> list[Workload]:
+        def wrote(workload: Workload) -> bool:
+            path = self.stack.node.log_path(self.stack.pods[workload], workload.container)
+            return path.is_file() and path.stat().st_size > 0
+
+        return [w for w in self.stack.pods if wrote(w)]
+
+
+class LocalTarget(Target):
+    """The real components as processes on 127.0.0.1, the workloads beside them."""
+
+    name = "local"
+    parts = (ProcessStack, ProcessNodes)
+    default_timing = "fast"
+
+    def __init__(self, *, options: TargetOptions, tools: dict[str, Path]) -> None:
+        stack = ProcessStack(options=options, tools=tools)
+        super().__init__(profile=options.profile, stack=stack, nodes=ProcessNodes(stack))

@@ -25,7 +25,7 @@ def _log_alerts(logs: LogPipeline, alert: str, workload: Workload) -> list[RuleA
 
 
 def _evaluation_interval(logs: LogPipeline, alert: str) -> float:
-    return logs.target.stack_config.evaluation_interval(alert, rules="log-alerts.yaml")
+    return logs.target.stack.config.evaluation_interval(alert, rules="log-alerts.yaml")
 
 
 def fires(

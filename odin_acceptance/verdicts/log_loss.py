@@ -34,7 +34,7 @@ def write_soak(logs: LogPipeline, soak_seconds: float, count: int, rate: int) ->
     """`count` workloads each writing `rate` lines per second for `soak_seconds`, waited
     for until every stream's last line is searchable."""
     lines = int(rate * soak_seconds)
-    soak = Soak([], soak_seconds, logs.target.promtail_metric(DROPPED), logs.loki.metric(DISCARDED))
+    soak = Soak([], soak_seconds, logs.target.stack.promtail_metric(DROPPED), logs.loki.metric(DISCARDED))
     for i in range(count):
         workload = logs.start(f"soak-{i}", "--lines", str(lines), "--rate", str(rate), "--size", "150")
         soak.writers.append((workload, lines))
@@ -59,7 +59,7 @@ def write_soak(logs: LogPipeline, soak_seconds: float, count: int, rate: int) ->
         needs=(links.LOGS,),
     )
     for workload, _ in soak.writers:
-        logs.target.wait_workload_done(workload, timeout=timeouts.NEW_STREAM)
+        logs.target.nodes.wait_workload_done(workload, timeout=timeouts.NEW_STREAM)
     return soak
 
 
@@ -107,7 +107,7 @@ def judge_soak(logs: LogPipeline, evidence: ScenarioEvidence, soak: Soak) -> Los
     written = {
         (w, seq): ts / 1e9
         for w, _ in soak.writers
-        for ts, line in logs.target.container_log(w)
+        for ts, line in logs.target.nodes.container_log(w)
         for seq in sequence_numbers_of(line)
     }
     latencies = [seen - written[(w, seq)] for w, seq, seen in soak.samples if (w, seq) in written]
@@ -157,7 +157,7 @@ def down_for(
 ) -> Fault:
     """Stop a component and keep it down for `duration` (checked, not assumed)."""
     stopped = time.time()
-    logs.target.stop_component(component)
+    logs.target.stack.stop_component(component)
 
     def still_down() -> None:
         try:
@@ -167,7 +167,7 @@ def down_for(
         raise AssertionError(f"{component} answers while it should be down")
 
     holds_for(still_down, duration=duration, what=f"{component} staying down")
-    logs.target.start_component(component)
+    logs.target.stack.start_component(component)
     back = time.time()
     return Fault(dropped_before, back - stopped, stopped, back)
 
@@ -211,10 +211,12 @@ def loss_only_during_outage(
     logs: LogPipeline, evidence: ScenarioEvidence, steady: SteadyWriter, fault: Fault
 ) -> LossReport:
     """Lines are missing, and every one was written while Loki was down."""
-    logs.target.wait_workload_done(steady.workload, timeout=steady.seconds + timeouts.NEW_STREAM)
+    logs.target.nodes.wait_workload_done(steady.workload, timeout=steady.seconds + timeouts.NEW_STREAM)
     report = settled_account(logs, [(steady.workload, steady.lines)], 3600, expected_missing=steady.lines)
     written = {
-        seq: ts / 1e9 for ts, line in logs.target.container_log(steady.workload) for seq in sequence_numbers_of(line)
+        seq: ts / 1e9
+        for ts, line in logs.target.nodes.container_log(steady.workload)
+        for seq in sequence_numbers_of(line)
     }
     missing = report.streams[0].missing
     # A line is lost when every retry of its batch failed: it was written after Loki went

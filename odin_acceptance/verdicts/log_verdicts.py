@@ -21,7 +21,7 @@ def marker_searchable(
     seconds of the runtime writing it."""
     workload, marker = marker_workload
     entry, seen_at = logs.wait_for_line(workload, marker, timeout=limit + timeouts.DELIVERY_SLACK)
-    written_ns = next(ts for ts, line in logs.target.container_log(workload) if marker in line)
+    written_ns = next(ts for ts, line in logs.target.nodes.container_log(workload) if marker in line)
     took = seen_at - written_ns / 1e9
     evidence.record(
         "written → searchable (new stream)",
@@ -84,7 +84,7 @@ def every_container_has_stream(logs: LogPipeline, evidence: ScenarioEvidence, ru
     """Every container of this run that wrote a line (Target.running_containers) has a stream
     in Loki within `limit` seconds, looking back over the whole run: a container may have
     been quiet for longer than any fixed window (a 24-hour soak)."""
-    containers = logs.target.running_containers()
+    containers = logs.target.nodes.running_containers()
     since = time.time() - run_started + limit
 
     def all_streams() -> int:
