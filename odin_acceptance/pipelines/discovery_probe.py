@@ -31,6 +31,7 @@ def probe_pod(namespace: str, name: str, app: str, exporter: Obj) -> dict:
     """A pod like one of the stack's node-exporters (same image, a `metrics` port), without
     its host access: on KWOK it is simulated, on kind it runs harmlessly."""
     image = exporter["spec"]["containers"][0]["image"]
+    ports = exporter["spec"]["containers"][0].get("ports", [])
     return {
         "apiVersion": "v1",
         "kind": "Pod",
@@ -42,7 +43,8 @@ def probe_pod(namespace: str, name: str, app: str, exporter: Obj) -> dict:
                     "name": "exporter",
                     "image": image,
                     "imagePullPolicy": "IfNotPresent",
-                    "ports": [{"name": "metrics", "containerPort": 9100}],
+                    # The exporter's own port, by name and number (no host port: a look-alike).
+                    "ports": [{"name": p["name"], "containerPort": p["containerPort"]} for p in ports],
                     "securityContext": {
                         "runAsNonRoot": True,
                         "runAsUser": 65534,

@@ -20,36 +20,52 @@ from odin_acceptance.stack_config.manifests import OVERLAYS, ManifestError, Mani
 INSTRUMENTS = OVERLAYS / "kind" / "instruments.yaml"
 
 
-def service_ports(objects: Iterable[dict[str, Any]]) -> dict[str, int]:
-    """Service name -> its (first) port; a DaemonSet without a Service of its name -> its
-    first container port. Headless Services are left out: they name the pods of a Service
-    already in the table (a StatefulSet's peers), not a component of their own."""
+def service_table(objects: Iterable[dict[str, Any]]) -> dict[str, tuple[int, str]]:
+    """Service name -> (its first port, the name of the container port behind it); a
+    DaemonSet without a Service of its name -> its first container port and that port's name.
+    Headless Services are left out: they name the pods of a Service already in the table (a
+    StatefulSet's peers), not a component of their own."""
     objects = list(objects)
-    ports: dict[str, int] = {}
+    table: dict[str, tuple[int, str]] = {}
     for obj in objects:
         headless = obj.get("spec", {}).get("clusterIP") == "None"
         if obj.get("kind") == "Service" and obj["spec"].get("ports") and not headless:
-            ports[obj["metadata"]["name"]] = int(obj["spec"]["ports"][0]["port"])
+            port = obj["spec"]["ports"][0]
+            target = port.get("targetPort")
+            table[obj["metadata"]["name"]] = (
+                int(port["port"]),
+                target if isinstance(target, str) else port.get("name", ""),
+            )
     for obj in objects:
         name = obj.get("metadata", {}).get("name")
-        if obj.get("kind") == "DaemonSet" and name not in ports:
+        if obj.get("kind") == "DaemonSet" and name not in table:
             container_ports = [p for c in obj["spec"]["template"]["spec"]["containers"] for p in c.get("ports", [])]
             if container_ports:
-                ports[name] = int(container_ports[0]["containerPort"])
-    return ports
+                table[name] = (int(container_ports[0]["containerPort"]), container_ports[0].get("name", ""))
+    return table
+
+
+def service_ports(objects: Iterable[dict[str, Any]]) -> dict[str, int]:
+    """Service name -> its port (see service_table)."""
+    return {name: port for name, (port, _) in service_table(objects).items()}
 
 
 def instrument_objects() -> list[dict[str, Any]]:
     return [doc for doc in yaml.safe_load_all(INSTRUMENTS.read_text()) if doc]
 
 
-def stack_services(objs: Manifests) -> dict[str, int]:
-    """Every service of the stack under test and of the suite's instruments, with its port."""
-    ports = service_ports([*objs.objects, *instrument_objects()])
-    missing = {"prometheus", "alertmanager"} - ports.keys()
+def stack_table(objs: Manifests) -> dict[str, tuple[int, str]]:
+    """Every service of the stack under test and of the suite's instruments: (port, port name)."""
+    table = service_table([*objs.objects, *instrument_objects()])
+    missing = {"prometheus", "alertmanager"} - table.keys()
     if missing:
         raise ManifestError(f"no Service for {sorted(missing)} in the manifests: nothing could reach them")
-    return ports
+    return table
+
+
+def stack_services(objs: Manifests) -> dict[str, int]:
+    """Every service of the stack under test and of the suite's instruments, with its port."""
+    return {name: port for name, (port, _) in stack_table(objs).items()}
 
 
 @dataclass(frozen=True)

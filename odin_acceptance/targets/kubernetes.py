@@ -37,6 +37,7 @@ from odin_acceptance.core.workloads import LoadableNode, ProbePods, StressedNode
 from odin_acceptance.pipelines.discovery_probe import probe_pods
 from odin_acceptance.provisioning.versions import COMPONENTS, PYTHON_IMAGE, SUPPLIED
 from odin_acceptance.stack_config import manifests
+from odin_acceptance.stack_config.services import stack_services
 from odin_acceptance.targets.base import (
     KUBERNETES_API,
     POD_DISCOVERY,
@@ -303,6 +304,7 @@ class OverlayStack(Stack):
         # Grafana's API is read as its admin (the anonymous Viewer lacks datasources:read), with a
         # password of this run, put in the Secret the manifests' Grafana reads it from.
         self.grafana_auth: tuple[str, str] = ("admin", uuid.uuid4().hex)
+        self.ports = stack_services(manifests.load(options.manifest_dir))
         self.deployment = OverlayDeployment(
             overlay=self.overlay,
             manifest_dir=options.manifest_dir,
@@ -355,7 +357,7 @@ class OverlayStack(Stack):
         # Through the API server's pod proxy: no port-forward per node needed.
         api = self.cluster.api
         return sum(
-            metric_sum(api.pod_proxy_get(pod["metadata"]["name"], 9080, "/metrics"), name, where)
+            metric_sum(api.pod_proxy_get(pod["metadata"]["name"], self.ports["promtail"], "/metrics"), name, where)
             for pod in api.pods("app=promtail")
         )
 
@@ -428,7 +430,8 @@ class PodNodes(Nodes):
         node = (workers or nodes)[0]
         name = node["metadata"]["name"]
         exporter = next(p for p in k.pods("app=node-exporter") if p["spec"].get("nodeName") == name)
-        return LoadableNode(name, f"{exporter['status']['podIP']}:9100", int(node["status"]["capacity"]["cpu"]))
+        instance = f"{exporter['status']['podIP']}:{self.stack.ports['node-exporter']}"
+        return LoadableNode(name, instance, int(node["status"]["capacity"]["cpu"]))
 
     def stress_cpu(self, node: LoadableNode, name: str, seconds: float) -> StressedNode:
         k = self.stack.deployment.kubectl

@@ -35,7 +35,7 @@ from odin_acceptance.offline import config_tools
 from odin_acceptance.provisioning.versions import COMPONENTS
 from odin_acceptance.stack_config import manifests, render
 from odin_acceptance.stack_config.manifests import CONFIGS
-from odin_acceptance.stack_config.services import StandIns, stack_services
+from odin_acceptance.stack_config.services import StandIns, stack_table
 from odin_acceptance.targets.base import (
     COMPONENT_FAULTS,
     SUPPLIED_EXECUTABLES,
@@ -52,17 +52,6 @@ from odin_acceptance.targets.processes import ProcessExited, ProcessGroup, free_
 # Where `python -m odin_acceptance.instruments.…` finds the package, installed or not.
 PACKAGE_PARENT = Path(__file__).resolve().parents[2]
 NAMESPACE = "monitoring"
-# Container ports by name, as the workloads declare them in a cluster.
-PORT_NAMES = {
-    "node-exporter": "metrics",
-    "dcgm-exporter": "metrics",
-    "prometheus": "http",
-    "loki": "http-metrics",
-    "promtail": "http-metrics",
-    "alertmanager": "http",
-    "webhook-receiver": "http",
-    "grafana": "http",
-}
 
 
 # Data directories (TSDB blocks, chunks, WAL) are large and unreadable; logs and configs are not.
@@ -88,7 +77,10 @@ class ProcessStack(Stack):
         self.config_dir = self.run_dir / "config"
         self.processes = ProcessGroup(self.run_dir)
         self.node = LocalNode(self.run_dir)
-        ports = stack_services(manifests.load(self.manifest_dir))
+        table = stack_table(manifests.load(self.manifest_dir))
+        ports = {name: port for name, (port, _) in table.items()}
+        # Container port names, as the manifests' pods declare them (Prometheus's relabelling reads them).
+        self.port_names = {name: port_name for name, (_, port_name) in table.items()}
         self.stand_ins = StandIns(ports, {name: f"127.0.0.1:{free_port()}" for name in ports})
         self.addresses = self.stand_ins.addresses
         self.loki_grpc_port = free_port()
@@ -224,7 +216,7 @@ class ProcessStack(Stack):
     ) -> None:
         """Start a component as the one container of a pod named after it, and wait for it."""
         port = int(self.addresses[name].rsplit(":", 1)[1])
-        pod = self.node.add(Pod(NAMESPACE, f"{name}-0", (Container(name, port, PORT_NAMES[name]),), {"app": name}))
+        pod = self.node.add(Pod(NAMESPACE, f"{name}-0", (Container(name, port, self.port_names[name]),), {"app": name}))
         proc = self.processes.start(name, argv, cwd=PACKAGE_PARENT, env=env, cri_log=self.node.log_path(pod, name))
         self.pods[Workload(NAMESPACE, pod.name, name)] = pod
         self._probes[name] = (probe, what)
