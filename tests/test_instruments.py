@@ -87,3 +87,39 @@ def test_the_local_node_runs_each_instrument_as_a_pod(instrument, args, lines):
         assert len(target.nodes.container_log(workload)) == lines
     finally:
         target.stop()
+
+
+def test_dcgm_fleet_serves_each_pod_its_own_nodes_gpus(running):
+    """One process plays every dcgm-exporter pod of a fleet: at each pod's (loopback) IP it
+    serves that node's GPUs only, in the exposition format promtool accepts."""
+    from odin_acceptance.clients.instrument_clients import DcgmFleetClient
+
+    _, url = running("dcgm_fleet")
+    fleet = DcgmFleetClient(url)
+    eventually(fleet.ready, timeout=10, what="dcgm fleet")
+    port = free_port()
+    a, b, other = (f"127.64.{250}.{i}:{port}" for i in (1, 2, 3))
+    fleet.add_pods(
+        [
+            {"address": a, "Hostname": "gpu-a", "gpus": 8, "temperature_c": 45},
+            {"address": b, "Hostname": "gpu-b", "gpus": 2, "temperature_c": 45},
+            {"address": other, "Hostname": None},
+        ]
+    )
+    fleet.set_gpu("gpu-b", 1, temperature_c=85)
+    on_a = requests.get(f"http://{a}/metrics", timeout=5).text
+    on_b = requests.get(f"http://{b}/metrics", timeout=5).text
+    temps = [x for x in on_a.splitlines() if x.startswith("DCGM_FI_DEV_GPU_TEMP{")]
+    assert len(temps) == 8 and all('Hostname="gpu-a"' in x and x.endswith(" 45") for x in temps), temps
+    assert "gpu-b" not in on_a and 'gpu="1"' in on_b and "gpu-a" not in on_b
+    assert next(x for x in on_b.splitlines() if x.startswith("DCGM_FI_DEV_GPU_TEMP{") and 'gpu="1"' in x).endswith(" 85")
+    empty = requests.get(f"http://{other}/metrics", timeout=5).text
+    assert "# TYPE DCGM_FI_DEV_GPU_TEMP gauge" in empty and "Hostname=" not in empty
+    promtool = ensure(PROMETHEUS)["promtool"]
+    lint = subprocess.run([str(promtool), "check", "metrics"], input=on_a, capture_output=True, text=True)
+    assert "error" not in (lint.stdout + lint.stderr).lower(), lint.stdout + lint.stderr
+    assert requests.get(f"http://{a}/other", timeout=5).status_code == 404
+    assert fleet.pods()[a] == {"Hostname": "gpu-a", "scrapes": 1}
+    # Nothing listens beyond this host.
+    refused = requests.put(url + "/pods", json=[{"address": f"10.1.2.3:{port}", "Hostname": "x"}], timeout=5)
+    assert refused.status_code == 400 and "loopback" in refused.text

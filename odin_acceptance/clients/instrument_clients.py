@@ -18,6 +18,7 @@ class Notification:
     receiver: str
     status: str
     alerts: tuple[dict[str, Any], ...]
+    group_key: str = ""  # Alertmanager's aggregation group: its route and group_by values
 
     def alerts_matching(self, labels: dict[str, str]) -> list[dict[str, Any]]:
         return [a for a in self.alerts if all(a["labels"].get(k) == v for k, v in labels.items())]
@@ -42,6 +43,7 @@ class WebhookReceiverClient(JsonApi):
                 n["payload"].get("receiver", ""),
                 n["payload"].get("status", ""),
                 tuple(n["payload"].get("alerts", [])),
+                n["payload"].get("groupKey", ""),
             )
             for n in self.get_json("/notifications")
         ]
@@ -68,3 +70,15 @@ class FakeDcgmClient(JsonApi):
 
     def remove_host(self, hostname: str) -> None:
         self.delete(f"/gpus/{hostname}")
+
+
+class DcgmFleetClient(FakeDcgmClient):
+    """The dcgm_fleet instrument: the dcgm-exporter pods of many GPU nodes in one process."""
+
+    def add_pods(self, pods: list[dict[str, Any]]) -> None:
+        """Serve each pod's address: [{"address", "Hostname", "gpus", <GPU fields>}]."""
+        self.put_json("/pods", pods)
+
+    def pods(self) -> dict[str, dict[str, Any]]:
+        """Address -> the Hostname it serves and how many scrapes it answered."""
+        return self.get_json("/pods")

@@ -45,16 +45,20 @@ IDLE = {
 }
 
 _lock = threading.Lock()
-_gpus: dict[tuple[str, int], dict[str, Any]] = {}
+# Hostname -> GPU index -> fields: a scrape of one host reads only its own GPUs.
+_hosts: dict[str, dict[int, dict[str, Any]]] = {}
 
 
 def _label_value(value: object) -> str:
     return str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
-def render_metrics() -> str:
+def render_metrics(hosts: list[str] | None = None) -> str:
+    """The exposition of every GPU, or of the GPUs of `hosts` (one dcgm-exporter pod per
+    node serves its own node's GPUs)."""
     with _lock:
-        gpus = sorted(_gpus.items())
+        names = sorted(_hosts) if hosts is None else hosts
+        gpus = [((h, i), dict(g)) for h in names for i, g in sorted(_hosts.get(h, {}).items())]
     lines: list[str] = []
     for metric, field, help_text in METRICS:
         lines.append(f"# HELP {metric} {help_text}")
@@ -69,6 +73,22 @@ def render_metrics() -> str:
     return "\n".join(lines) + "\n"
 
 
+def set_gpu(host: str, index: int, fields: dict[str, Any]) -> dict[str, Any]:
+    """Set fields of one GPU (created with idle defaults if new); returns its state and
+    `changed_at`, the moment the exporter serves the new value."""
+    unknown = set(fields) - set(IDLE)
+    if unknown:
+        raise ValueError(f"unknown GPU fields: {sorted(unknown)}")
+    with _lock:
+        gpu = _hosts.setdefault(host, {}).setdefault(
+            index, {**IDLE, "uuid": f"GPU-{uuid.uuid5(uuid.NAMESPACE_DNS, f'{host}/{index}')}"}
+        )
+        gpu.update({k: (v if k == "model" else float(v)) for k, v in fields.items()})
+        changed_at = time.time()
+        snapshot = dict(gpu)
+    return {"changed_at": changed_at, "Hostname": host, "gpu": index, **snapshot}
+
+
 def handle(method: str, path: str, body: Any) -> tuple[int, str, bytes]:
     parts = [p for p in path.split("?")[0].split("/") if p]
     if method == "GET" and parts == ["metrics"]:
@@ -77,25 +97,13 @@ def handle(method: str, path: str, body: Any) -> tuple[int, str, bytes]:
         return json_body(200, {"status": "ok"})
     if method == "GET" and parts == ["gpus"]:
         with _lock:
-            return json_body(200, [{"Hostname": h, "gpu": i, **g} for (h, i), g in sorted(_gpus.items())])
+            listed = [{"Hostname": h, "gpu": i, **g} for h in sorted(_hosts) for i, g in sorted(_hosts[h].items())]
+        return json_body(200, listed)
     if method == "PUT" and len(parts) == 3 and parts[0] == "gpus":
-        host, index = parts[1], int(parts[2])
-        fields = dict(body or {})
-        unknown = set(fields) - set(IDLE)
-        if unknown:
-            raise ValueError(f"unknown GPU fields: {sorted(unknown)}")
-        with _lock:
-            gpu = _gpus.setdefault(
-                (host, index), {**IDLE, "uuid": f"GPU-{uuid.uuid5(uuid.NAMESPACE_DNS, f'{host}/{index}')}"}
-            )
-            gpu.update({k: (v if k == "model" else float(v)) for k, v in fields.items()})
-            changed_at = time.time()
-            snapshot = dict(gpu)
-        return json_body(200, {"changed_at": changed_at, "Hostname": host, "gpu": index, **snapshot})
+        return json_body(200, set_gpu(parts[1], int(parts[2]), dict(body or {})))
     if method == "DELETE" and len(parts) == 2 and parts[0] == "gpus":
         with _lock:
-            for key in [k for k in _gpus if k[0] == parts[1]]:
-                del _gpus[key]
+            _hosts.pop(parts[1], None)
         return json_body(200, {"removed": parts[1], "at": time.time()})
     return json_body(404, {"error": f"no route for {method} {path}"})
 

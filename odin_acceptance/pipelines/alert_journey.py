@@ -18,7 +18,7 @@ from odin_acceptance.clients.prometheus_api import RuleAlert
 from odin_acceptance.core import timeouts
 from odin_acceptance.core.polling import eventually, holds_for
 from odin_acceptance.core.timing_profiles import DeliveryWindow, delivery_window
-from odin_acceptance.targets.base import Target
+from odin_acceptance.targets.base import Endpoints, Target
 
 
 @dataclass(frozen=True)
@@ -53,9 +53,10 @@ def _matches(labels: dict[str, str], wanted: dict[str, str]) -> bool:
 
 
 class AlertPipeline:
-    def __init__(self, target: Target) -> None:
+    def __init__(self, target: Target, endpoints: Endpoints | None = None) -> None:
+        """`endpoints`: where to observe, when not the stack's own (a GPU fleet's Prometheus)."""
         self.target = target
-        self.api = target.stack.endpoints
+        self.api = endpoints or target.stack.endpoints
 
     # -- slack terms from the deployed config ----------------------------------------
 

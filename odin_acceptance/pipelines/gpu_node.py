@@ -55,6 +55,11 @@ class GpuNode:
         )
         return node
 
+    def reset(self, celsius: float) -> None:
+        """Every GPU back at `celsius`, nothing else changed (a fleet's node outlives a scenario)."""
+        for gpu in range(self.gpus):
+            self.dcgm.set_gpu(self.hostname, gpu, temperature_c=celsius)
+
     def remove(self) -> None:
         self.dcgm.remove_host(self.hostname)
 

@@ -20,4 +20,5 @@ pytest_plugins = [
     "odin_acceptance.steps.cluster_steps",
     "odin_acceptance.steps.loss_steps",
     "odin_acceptance.steps.stress_steps",
+    "odin_acceptance.steps.fleet_steps",
 ]

@@ -83,6 +83,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=DEFAULT_NODES,
         help=f"kwok: simulated nodes, one of them the control plane (default {DEFAULT_NODES})",
     )
+    group.addoption(
+        "--gpus-per-node",
+        type=int,
+        default=0,
+        help="kwok: every worker is an ODIN GPU node (GPU feature discovery's labels, nvidia.com/gpu "
+        "capacity) with this many GPUs (default 0); the scale scenarios grow the cluster to their own size",
+    )
     group.addoption("--keep-run-dir", action="store_true", help="keep the local run directory (configs, logs, data)")
     group.addoption(
         "--component",

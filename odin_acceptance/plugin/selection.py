@@ -19,6 +19,7 @@ OPT_IN = {
     "slow": ("a slow scenario", "the CPU stress takes many minutes even in the fast profile"),
     "soak": ("the soak", "it writes for as long as --soak-duration"),
     "fault": ("a fault scenario", "it stops components mid-stream"),
+    "scale": ("a scale scenario", "it grows the kwok cluster to thousands of simulated GPU nodes"),
 }
 
 
@@ -26,7 +27,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.getgroup("odin").addoption(
         "--include",
         default="",
-        metavar="slow,soak,fault",
+        metavar="slow,soak,fault,scale",
         help="also run these opt-in scenarios: " + "; ".join(f"{tag}: {cost}" for tag, (_, cost) in OPT_IN.items()),
     )
 

@@ -64,6 +64,7 @@ def target_options(config: pytest.Config) -> TargetOptions:
         keep_cluster=config.getoption("--keep-cluster"),
         keep_run_dir=config.getoption("--keep-run-dir"),
         nodes=config.getoption("--nodes"),
+        gpus_per_node=config.getoption("--gpus-per-node"),
     )
 
 

@@ -18,12 +18,13 @@ from odin_acceptance.verdicts import cluster_checks
 def promtail_on_every_node(logs: LogPipeline, scenario_evidence: ScenarioEvidence) -> None:
     per_node = cluster_checks.settled_promtail_per_node(logs.target.cluster.kubernetes())
     wrong = {node: count for node, count in per_node.items() if count != 1}
+    shown = dict(sorted(wrong.items())[:10])
     scenario_evidence.record(
         "nodes with one ready Promtail",
         len(per_node) - len(wrong),
         "nodes",
         low=float(len(per_node)),
-        fails=f"nodes without exactly one ready Promtail (node: count): {wrong} of {len(per_node)} nodes; "
+        fails=f"{len(wrong)} of {len(per_node)} nodes without exactly one ready Promtail (node: count): {shown}; "
         "a node without Promtail usually carries a taint the DaemonSet does not tolerate",
     )
 

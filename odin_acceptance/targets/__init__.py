@@ -10,6 +10,7 @@ from odin_acceptance.targets.base import (
     KUBERNETES_API,
     POD_DISCOVERY,
     REAL_CONTAINERS,
+    SIMULATED_FLEET,
     SUPPLIED_EXECUTABLES,
     Endpoints,
     Target,
@@ -42,6 +43,11 @@ NEEDS: dict[str, tuple[str, str]] = {
         POD_DISCOVERY,
         "needs Prometheus's Kubernetes discovery against a cluster: --target kind or cluster, or kwok on a host "
         "that allows unprivileged user namespaces (its witness Prometheus sees a service-account mount)",
+    ),
+    "scale": (
+        SIMULATED_FLEET,
+        "needs a cluster of thousands of simulated GPU nodes on this machine: --target kwok, on a host that "
+        "allows unprivileged user namespaces (the fleet's Prometheus runs in-cluster, as a pod would)",
     ),
     "local_only": (COMPONENT_FAULTS, "stops and starts components: runs on the local target"),
 }

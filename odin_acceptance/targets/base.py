@@ -35,6 +35,7 @@ class TargetOptions:
     keep_cluster: bool = False  # kind: keep a cluster the run created
     keep_run_dir: bool = False  # local, kwok
     nodes: int = DEFAULT_NODES  # kwok
+    gpus_per_node: int = 0  # kwok: every worker is an ODIN GPU node with this many GPUs
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,8 @@ COMPONENT_FAULTS = "component faults"  # it can stop and start one component of 
 SUPPLIED_EXECUTABLES = "supplied executables"
 # A Prometheus runs the manifests' Kubernetes pod discovery against the target's cluster.
 POD_DISCOVERY = "Prometheus's Kubernetes discovery"
+# The cluster's nodes are simulated: thousands of GPU nodes fit on one machine.
+SIMULATED_FLEET = "a simulated GPU fleet"
 
 
 class Target:

@@ -62,6 +62,40 @@ def witness_config(prometheus_yml: str, closed: str) -> str:
     return yaml.safe_dump({"global": doc.get("global", {}), "scrape_configs": jobs}, sort_keys=False)
 
 
+def start_in_cluster(
+    *,
+    name: str,
+    prometheus: Path,
+    processes: ProcessGroup,
+    kubectl: Kubectl,
+    ca: Path,
+    server_port: int,
+    config: str,
+    directory: Path,
+    args: tuple[str, ...] = (),
+) -> PrometheusApi:
+    """Start a real Prometheus with `config` as a pod of the stack would run it: in-cluster,
+    as the stack's `prometheus` service account. Returns its API once ready."""
+    mounted = directory / "var-run"
+    account = mounted / SERVICE_ACCOUNT_DIR
+    account.mkdir(parents=True, exist_ok=True)
+    (account / "token").write_text(kubectl.run("create", "token", "prometheus", "--duration=1h").strip())
+    (account / "namespace").write_text(kubectl.namespace)
+    shutil.copy(ca, account / "ca.crt")
+    config_file = directory / "prometheus.yml"
+    config_file.write_text(config)
+    listen = f"127.0.0.1:{free_port()}"
+    # unshare makes the new mount namespace's propagation private: the bind stays inside.
+    argv = [str(prometheus), f"--config.file={config_file}", f"--storage.tsdb.path={directory / 'data'}"]
+    argv += [f"--web.listen-address={listen}", *args]
+    command = f"mount --bind {shlex.quote(str(mounted))} /var/run && exec {shlex.join(argv)}"
+    env = {"KUBERNETES_SERVICE_HOST": "127.0.0.1", "KUBERNETES_SERVICE_PORT": str(server_port), "PATH": "/usr/bin:/bin"}
+    proc = processes.start(name, [*UNSHARE, "sh", "-c", command], env=env)
+    api = PrometheusApi(f"http://{listen}")
+    processes.wait_ready(proc, api.ready, "GET /-/ready")
+    return api
+
+
 def start_witness(
     *,
     prometheus: Path,
@@ -73,21 +107,13 @@ def start_witness(
     directory: Path,
 ) -> PrometheusApi:
     """Start the witness as the stack's `prometheus` service account; returns its API once ready."""
-    mounted = directory / "var-run"
-    account = mounted / SERVICE_ACCOUNT_DIR
-    account.mkdir(parents=True, exist_ok=True)
-    (account / "token").write_text(kubectl.run("create", "token", "prometheus", "--duration=1h").strip())
-    (account / "namespace").write_text(kubectl.namespace)
-    shutil.copy(ca, account / "ca.crt")
-    config = directory / "prometheus.yml"
-    config.write_text(witness_config(prometheus_yml, f"127.0.0.1:{free_port()}"))
-    listen = f"127.0.0.1:{free_port()}"
-    # unshare makes the new mount namespace's propagation private: the bind stays inside.
-    argv = [str(prometheus), f"--config.file={config}", f"--storage.tsdb.path={directory / 'data'}"]
-    argv.append(f"--web.listen-address={listen}")
-    command = f"mount --bind {shlex.quote(str(mounted))} /var/run && exec {shlex.join(argv)}"
-    env = {"KUBERNETES_SERVICE_HOST": "127.0.0.1", "KUBERNETES_SERVICE_PORT": str(server_port), "PATH": "/usr/bin:/bin"}
-    proc = processes.start("discovery-witness", [*UNSHARE, "sh", "-c", command], env=env)
-    api = PrometheusApi(f"http://{listen}")
-    processes.wait_ready(proc, api.ready, "GET /-/ready")
-    return api
+    return start_in_cluster(
+        name="discovery-witness",
+        prometheus=prometheus,
+        processes=processes,
+        kubectl=kubectl,
+        ca=ca,
+        server_port=server_port,
+        config=witness_config(prometheus_yml, f"127.0.0.1:{free_port()}"),
+        directory=directory,
+    )

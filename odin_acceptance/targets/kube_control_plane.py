@@ -33,8 +33,13 @@ DEFAULT_NODES = 3
 KWOK_ANNOTATION = "kwok.x-k8s.io/node"
 CONTROL_PLANE_TAINT = {"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}
 CONTROL_PLANE_LABEL = "node-role.kubernetes.io/control-plane"
-# Room for the pods of a 1,000-node DaemonSet and then some (KWOK's default is a /24).
-POD_CIDR = "10.244.0.1/16"
+# What NVIDIA's GPU feature discovery labels a GPU node with; the fleet's DaemonSet selects it.
+GPU_PRESENT_LABEL = "nvidia.com/gpu.present"
+GPU_PRODUCT = "NVIDIA-H100-80GB-HBM3"
+# KWOK's pod IPs: loopback addresses, so that what listens on a pod's IP (the GPU fleet's
+# dcgm-exporter pods) is reachable from this host only, and an invented IP never routes
+# onto the user's network. A /16: room for three DaemonSets on 5,000 nodes and then some.
+POD_CIDR = "127.64.0.1/16"
 SERVICE_CIDR = "10.96.0.0/16"
 # Client rate limits of the controllers: the defaults (20 QPS) make a 1,000-node
 # DaemonSet roll out in minutes, which would measure the limiter, not the suite.
@@ -49,6 +54,7 @@ class ControlPlaneError(OdinError, RuntimeError):
 class SimulatedNode:
     name: str
     control_plane: bool = False
+    gpus: int = 0  # an ODIN GPU node: labelled and with the extended resource the device plugin reports
 
     def manifest(self) -> dict[str, Any]:
         labels = {
@@ -60,6 +66,13 @@ class SimulatedNode:
         if self.control_plane:
             labels[CONTROL_PLANE_LABEL] = ""
         resources = {"cpu": "32", "memory": "256Gi", "pods": "110"}
+        if self.gpus:
+            labels |= {
+                GPU_PRESENT_LABEL: "true",
+                "nvidia.com/gpu.count": str(self.gpus),
+                "nvidia.com/gpu.product": GPU_PRODUCT,
+            }
+            resources["nvidia.com/gpu"] = str(self.gpus)
         return {
             "apiVersion": "v1",
             "kind": "Node",
@@ -73,11 +86,14 @@ class SimulatedNode:
         }
 
 
-def cluster_nodes(count: int, prefix: str = "odin-kwok") -> list[SimulatedNode]:
-    """One control plane and count-1 workers, named as kind names its nodes."""
+def cluster_nodes(count: int, prefix: str = "odin-kwok", gpus_per_node: int = 0) -> list[SimulatedNode]:
+    """One control plane and count-1 workers, named as kind names its nodes; with
+    `gpus_per_node`, every worker is an ODIN GPU node with that many GPUs."""
     if count < 1:
         raise ControlPlaneError(f"--nodes must be at least 1 (the control plane), got {count}")
-    workers = [SimulatedNode(f"{prefix}-worker{'' if i == 1 else i}") for i in range(1, count)]
+    if gpus_per_node < 0:
+        raise ControlPlaneError(f"--gpus-per-node must be 0 or more, got {gpus_per_node}")
+    workers = [SimulatedNode(f"{prefix}-worker{'' if i == 1 else i}", gpus=gpus_per_node) for i in range(1, count)]
     return [SimulatedNode(f"{prefix}-control-plane", control_plane=True), *workers]
 
 

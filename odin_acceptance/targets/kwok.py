@@ -26,6 +26,7 @@ from odin_acceptance.stack_config import manifests
 from odin_acceptance.targets.base import (
     KUBERNETES_API,
     POD_DISCOVERY,
+    SIMULATED_FLEET,
     SUPPLIED_EXECUTABLES,
     Endpoints,
     Target,
@@ -34,6 +35,7 @@ from odin_acceptance.targets.base import (
     api_snapshots,
 )
 from odin_acceptance.targets.discovery_witness import start_witness, user_namespaces_allowed
+from odin_acceptance.targets.gpu_fleet import FleetSize, GpuFleet
 from odin_acceptance.targets.kube_control_plane import (
     ControlPlane,
     ControlPlaneError,
@@ -60,13 +62,14 @@ class KwokCluster(Cluster):
     """A real control plane on 127.0.0.1 whose nodes KWOK simulates; the container ports of
     the pods in `namespace` (None: of every pod) are served by `served_by`'s processes."""
 
-    # The discovery witness needs a user namespace of its own, which some hosts forbid.
-    provides = frozenset({KUBERNETES_API} | ({POD_DISCOVERY} if user_namespaces_allowed() else set()))
+    # The discovery witness and the fleet's Prometheus run in-cluster, in a user namespace of
+    # their own, which some hosts forbid.
+    provides = frozenset({KUBERNETES_API} | ({POD_DISCOVERY, SIMULATED_FLEET} if user_namespaces_allowed() else set()))
 
     def __init__(self, options: TargetOptions, tools: dict[str, Path], served_by: ProcessStack, namespace: str | None):
         super().__init__()
         try:
-            self.nodes = cluster_nodes(options.nodes)
+            self.nodes = cluster_nodes(options.nodes, gpus_per_node=options.gpus_per_node)
         except ControlPlaneError as exc:
             raise TargetError(str(exc)) from exc
         self.served_by = served_by
@@ -75,6 +78,7 @@ class KwokCluster(Cluster):
         self.api = self.control_plane.api(namespace or "default")
         self.kubectl = self.control_plane.kubectl(namespace or "default")
         self._witness: PrometheusApi | None = None
+        self._fleet: GpuFleet | None = None
 
     @classmethod
     def preflight(cls, options: TargetOptions) -> frozenset[str]:
@@ -111,6 +115,35 @@ class KwokCluster(Cluster):
                 directory=self.served_by.run_dir / "discovery-witness",
             )
         return self._witness
+
+    def grow_to(self, nodes: int) -> int:
+        # Only nodes that do not exist yet: applying all would strip a GPU node's labels.
+        present = {n["metadata"]["name"] for n in self.api.nodes()}
+        new = [n for n in cluster_nodes(nodes) if n.name not in present]
+        if new:
+            self.control_plane.register_nodes(new)
+            self.nodes = [*self.nodes, *new]
+        return len(present) + len(new)
+
+    def gpu_fleet(self, nodes: int, gpus_per_node: int, celsius: float) -> GpuFleet:
+        if self._fleet is None:
+            self._fleet = GpuFleet(
+                plane=self.control_plane,
+                api=self.api,
+                kubectl=self.kubectl,
+                processes=self.served_by.processes,
+                prometheus=self.served_by.tools["prometheus"],
+                local=self.served_by.stand_ins,
+                profile=self.served_by.profile,
+                directory=self.served_by.run_dir / "gpu-fleet",
+            )
+        self._fleet.ensure(
+            FleetSize(nodes, gpus_per_node),
+            celsius,
+            prometheus_yml=self.deployed_config("prometheus.yml"),
+            rules_yml=self.deployed_config("alert-rules.yml"),
+        )
+        return self._fleet
 
     def deployed_config(self, name: str) -> str:
         """A config as the cluster holds it (its ConfigMap in the stack's namespace)."""

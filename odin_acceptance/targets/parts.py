@@ -31,6 +31,7 @@ from odin_acceptance.stack_config.model import StackConfig
 
 if TYPE_CHECKING:  # the options and endpoints are base's, which builds targets from these parts
     from odin_acceptance.targets.base import Endpoints, TargetOptions
+    from odin_acceptance.targets.gpu_fleet import GpuFleet
 
 
 class TargetError(OdinError, RuntimeError):
@@ -76,6 +77,16 @@ class Cluster(Part, ABC):
     def pod_discovery(self) -> PrometheusApi:
         """A Prometheus running the manifests' scrape config with its Kubernetes discovery
         against this cluster (capability POD_DISCOVERY)."""
+
+    def grow_to(self, nodes: int) -> int:
+        """Add plain worker nodes until the cluster has `nodes` (capability SIMULATED_FLEET);
+        returns how many it has, once every one is Ready."""
+        raise TargetError("only a cluster of simulated nodes grows (--target kwok)")
+
+    def gpu_fleet(self, nodes: int, gpus_per_node: int, celsius: float) -> GpuFleet:
+        """This cluster grown to `nodes` GPU nodes of `gpus_per_node` GPUs at `celsius`, each
+        node's exporter scraped through pod discovery (capability SIMULATED_FLEET)."""
+        raise TargetError("only a cluster of simulated nodes grows a GPU fleet (--target kwok)")
 
     def diagnostics(self) -> dict[str, str]:
         return {}

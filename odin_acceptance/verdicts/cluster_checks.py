@@ -33,6 +33,28 @@ def settled_promtail_per_node(k: KubeApi) -> dict[str, int]:
     return promtail_per_node(k)
 
 
+def desired_pods(k: KubeApi, name: str) -> int:
+    return k.workload("daemonset", name).get("status", {}).get("desiredNumberScheduled", 0)
+
+
+def await_daemonset_reacts(k: KubeApi, name: str, before: int, added: int) -> int:
+    """After `added` plain worker nodes joined: wait until the DaemonSet controller wants more
+    pods of `name` than `before` (a DaemonSet meant for every node must), so that "settled"
+    then speaks of the grown cluster. Returns the new desired count."""
+
+    def grew() -> int:
+        now = desired_pods(k, name)
+        assert now > before, f"{name} wants {now} pods, as before {added} nodes joined"
+        return now
+
+    return eventually(
+        grew,
+        timeout=timeouts.ROLLOUT,
+        what=f"the {name} DaemonSet to want pods on the {added} new nodes",
+        hint="a DaemonSet with a nodeSelector or without tolerations leaves nodes out",
+    )
+
+
 def daemonset_settled(k: KubeApi, name: str) -> dict[str, int]:
     """The DaemonSet controller has acted on the current spec and every pod it wants is
     ready and up to date (one get call); raises AssertionError until then."""

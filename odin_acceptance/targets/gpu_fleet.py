@@ -1,0 +1,216 @@
+"""A fleet of simulated ODIN GPU nodes in the kwok cluster, alerting through the real pipeline.
+
+The cluster grows to the fleet's size with KWOK nodes labelled as GPU nodes; the real
+DaemonSet controller puts a dcgm-exporter pod on each (overlays/gpu-fleet), KWOK gives every
+pod a loopback IP, and the dcgm_fleet instrument answers on each pod's IP with that node's
+GPUs. A real Prometheus runs the manifests' `dcgm-exporter` scrape job as a pod would
+(in-cluster: pod discovery through the API server, relabelling included, no static
+targets) with the deployed rules and alerting block, sending to the stack's Alertmanager.
+So from a GPU crossing its threshold to the receiver, every hop is the real program; only
+the GPUs, the kubelets and the containers are simulated.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import yaml
+
+from odin_acceptance.clients.instrument_clients import DcgmFleetClient
+from odin_acceptance.clients.kube_api import KubeApi
+from odin_acceptance.clients.kubectl import Kubectl
+from odin_acceptance.clients.prometheus_api import PrometheusApi
+from odin_acceptance.core import timeouts
+from odin_acceptance.core.polling import Poll, eventually
+from odin_acceptance.core.timing_profiles import TimingProfile
+from odin_acceptance.pipelines.gpu_node import GpuNode
+from odin_acceptance.stack_config import manifests, render
+from odin_acceptance.stack_config.services import StandIns
+from odin_acceptance.targets.base import Endpoints
+from odin_acceptance.targets.discovery_witness import start_in_cluster
+from odin_acceptance.targets.kube_control_plane import GPU_PRESENT_LABEL, ControlPlane, cluster_nodes
+from odin_acceptance.targets.processes import ProcessGroup, free_port
+
+DAEMONSET = manifests.OVERLAYS / "gpu-fleet" / "dcgm-exporter-daemonset.yaml"
+FLEET_PODS = "app=dcgm-exporter,odin.acceptance/gpu-fleet=true"
+EXPORTER_PODS = "app=dcgm-exporter"  # what the manifests' scrape job keeps, the fleet's and any other
+JOB = "dcgm-exporter"  # the manifests' scrape job for the GPUs
+
+
+def fleet_prometheus_config(prometheus_yml: str, rules: Path, local: StandIns, jobs: tuple[str, ...] = (JOB,)) -> str:
+    """The deployed prometheus.yml as the fleet's Prometheus runs it: its global section,
+    its alerting block (service addresses -> the local processes) and the scrape `jobs`,
+    verbatim; the rules from `rules`. Other jobs are left out: their pods (node-exporter on
+    every simulated node) have no process behind them and would only be down targets."""
+    doc = yaml.safe_load(prometheus_yml)
+    kept = [job for job in doc.get("scrape_configs", []) if job.get("job_name") in jobs]
+    missing = sorted(set(jobs) - {job["job_name"] for job in kept})
+    assert not missing, f"the deployed prometheus.yml has no scrape job {missing}: no GPU is ever scraped"
+    static = [job["job_name"] for job in kept if "kubernetes_sd_configs" not in job]
+    assert not static, f"scrape jobs {static} do not discover pods: a GPU node's exporter would never be found"
+    alerting = yaml.safe_load(render.rewrite_addresses(yaml.safe_dump(doc.get("alerting", {})), local))
+    out = {"global": doc.get("global", {}), "rule_files": [str(rules)], "alerting": alerting, "scrape_configs": kept}
+    return yaml.safe_dump(out, sort_keys=False)
+
+
+@dataclass(frozen=True)
+class FleetSize:
+    nodes: int  # GPU nodes (the control plane is not one)
+    gpus_per_node: int
+
+    @property
+    def gpus(self) -> int:
+        return self.nodes * self.gpus_per_node
+
+
+class GpuFleet:
+    """The GPU nodes of one kwok cluster; it only grows, and its processes stop with the
+    stack's process group."""
+
+    def __init__(
+        self,
+        *,
+        plane: ControlPlane,
+        api: KubeApi,
+        kubectl: Kubectl,
+        processes: ProcessGroup,
+        prometheus: Path,
+        local: StandIns,
+        profile: TimingProfile,
+        directory: Path,
+    ) -> None:
+        self.plane, self.api, self.kubectl, self.processes = plane, api, kubectl, processes
+        self.prometheus_binary, self.local, self.profile, self.directory = prometheus, local, profile, directory
+        self.exporter: DcgmFleetClient | None = None
+        self.prometheus: PrometheusApi | None = None
+        self.size = FleetSize(0, 0)
+        self.celsius = 0.0  # what every GPU reports at rest
+        self.seconds: dict[str, float] = {}  # what each step of the last growth took
+
+    def node_name(self, number: int) -> str:
+        """The fleet's GPU node `number` (1-based), as cluster_nodes names workers."""
+        assert 1 <= number <= self.size.nodes, f"the fleet has GPU nodes 1..{self.size.nodes}, not {number}"
+        return cluster_nodes(number + 1)[number].name
+
+    def ensure(self, size: FleetSize, celsius: float, *, prometheus_yml: str, rules_yml: str) -> None:
+        """Grow the cluster to `size`, every GPU at `celsius`, and return once the fleet's
+        Prometheus has scraped every GPU at that value."""
+        if size.gpus_per_node != self.size.gpus_per_node and self.size.nodes:
+            raise ValueError(f"the fleet has {self.size.gpus_per_node} GPUs per node; it cannot change to {size}")
+        started = time.perf_counter()
+        self.plane.register_nodes(cluster_nodes(size.nodes + 1, gpus_per_node=size.gpus_per_node))
+        self.seconds["nodes ready"] = time.perf_counter() - started
+        self.kubectl.apply(DAEMONSET.read_text())
+        pods = self._await_pods(size)
+        self.seconds["dcgm-exporter pods running"] = time.perf_counter() - started
+        exporter = self._exporter()
+        exporter.add_pods(
+            [
+                {"address": address, "Hostname": node, "gpus": size.gpus_per_node, "temperature_c": celsius}
+                if fleet
+                else {"address": address, "Hostname": None}
+                for address, node, fleet in pods
+            ]
+        )
+        self.size, self.celsius = size, celsius
+        prometheus = self._prometheus(prometheus_yml, rules_yml)
+        self._await_scraped(prometheus, size, celsius)
+        self.seconds["every GPU scraped"] = time.perf_counter() - started
+
+    @property
+    def dcgm(self) -> DcgmFleetClient:
+        assert self.exporter is not None, "the fleet is not set up"
+        return self.exporter
+
+    def node(self, number: int) -> GpuNode:
+        return GpuNode(self.node_name(number), self.size.gpus_per_node, self.dcgm)
+
+    def spread(self, count: int) -> list[GpuNode]:
+        """`count` GPU nodes spread evenly over the fleet."""
+        assert 1 <= count <= self.size.nodes, f"the fleet has {self.size.nodes} GPU nodes, not {count}"
+        return [self.node(1 + i * self.size.nodes // count) for i in range(count)]
+
+    def endpoints(self, stack: Endpoints) -> Endpoints:
+        """The stack's endpoints, with the fleet's Prometheus and exporter in place of the stack's."""
+        assert self.prometheus is not None and self.exporter is not None, "the fleet is not set up"
+        return replace(stack, prometheus=self.prometheus, dcgm=self.exporter)
+
+    def _await_pods(self, size: FleetSize) -> list[tuple[str, str, bool]]:
+        """(pod address, node, is a fleet pod) of every dcgm-exporter pod, once each GPU node runs one."""
+        gpu_nodes = {n["metadata"]["name"] for n in self.api.nodes() if n["metadata"]["labels"].get(GPU_PRESENT_LABEL)}
+
+        def running() -> list[tuple[str, str, bool]]:
+            pods = self.api.pods(EXPORTER_PODS)
+            served, on_node = [], {}
+            for pod in pods:
+                ip, node = pod.get("status", {}).get("podIP"), pod["spec"].get("nodeName")
+                port = next(
+                    p["containerPort"]
+                    for c in pod["spec"]["containers"]
+                    for p in c.get("ports", [])
+                    if p.get("name") == "metrics"
+                )
+                fleet = pod["metadata"]["labels"].get("odin.acceptance/gpu-fleet") == "true"
+                if ip and pod["status"].get("phase") == "Running":
+                    served.append((f"{ip}:{port}", node, fleet))
+                    if fleet:
+                        on_node[node] = on_node.get(node, 0) + 1
+            wrong = {n: on_node.get(n, 0) for n in gpu_nodes if on_node.get(n, 0) != 1}
+            example = dict(sorted(wrong.items())[:3])
+            assert not wrong, (
+                f"{len(wrong)} of {len(gpu_nodes)} GPU nodes without one running dcgm-exporter pod: {example}"
+            )
+            return served
+
+        return eventually(
+            running,
+            timeout=timeouts.ROLLOUT,
+            what=f"a running dcgm-exporter pod on each of {size.nodes} GPU nodes",
+            hint="the DaemonSet's nodeSelector must match the GPU nodes' labels",
+            poll=Poll(1.0, 5.0),
+        )
+
+    def _exporter(self) -> DcgmFleetClient:
+        if self.exporter is None:
+            listen = f"127.0.0.1:{free_port()}"
+            argv = [sys.executable, "-m", "odin_acceptance.instruments.dcgm_fleet", "--listen", listen]
+            client = DcgmFleetClient(f"http://{listen}")
+            self.processes.wait_ready(self.processes.start("dcgm-fleet", argv), client.ready, "GET /healthz")
+            self.exporter = client
+        return self.exporter
+
+    def _prometheus(self, prometheus_yml: str, rules_yml: str) -> PrometheusApi:
+        if self.prometheus is None:
+            rules = self.directory / "rules" / "alert-rules.yml"
+            rules.parent.mkdir(parents=True, exist_ok=True)
+            rules.write_text(rules_yml)
+            self.prometheus = start_in_cluster(
+                name="gpu-fleet-prometheus",
+                prometheus=self.prometheus_binary,
+                processes=self.processes,
+                kubectl=self.kubectl,
+                ca=self.plane.pki / "ca.crt",
+                server_port=self.plane.ports["apiserver"],
+                config=fleet_prometheus_config(prometheus_yml, rules, self.local),
+                directory=self.directory,
+                args=tuple(render.prometheus_args(self.profile)),
+            )
+        return self.prometheus
+
+    def _await_scraped(self, prometheus: PrometheusApi, size: FleetSize, celsius: float) -> None:
+        def every_gpu() -> int:
+            at = prometheus.query(f"count(DCGM_FI_DEV_GPU_TEMP == {celsius:g})")
+            seen = int(float(at[0]["value"][1])) if at else 0
+            assert seen == size.gpus, f"{seen} of {size.gpus} GPUs scraped at {celsius:g} °C"
+            return seen
+
+        eventually(
+            every_gpu,
+            timeout=timeouts.ROLLOUT,
+            what=f"the fleet's Prometheus to scrape {size.gpus} GPUs through pod discovery",
+            hint=f"see {self.directory / 'prometheus.yml'} and the targets page of the fleet's Prometheus",
+            poll=Poll(1.0, 5.0),
+        )

@@ -1,0 +1,84 @@
+"""The GPU fleet's parts that need no control plane: GPU nodes as GPU feature discovery labels
+them, the fleet's DaemonSet selecting exactly those, and the fleet Prometheus's config taken
+from the manifests (their discovery job verbatim, never static targets)."""
+
+import ipaddress
+
+import kubernetes_validate
+import pytest
+import yaml
+
+from odin_acceptance.stack_config import manifests
+from odin_acceptance.stack_config.services import StandIns
+from odin_acceptance.targets import skip_reason, target_class
+from odin_acceptance.targets.base import SIMULATED_FLEET
+from odin_acceptance.targets.gpu_fleet import DAEMONSET, JOB, fleet_prometheus_config
+from odin_acceptance.targets.kube_control_plane import GPU_PRESENT_LABEL, POD_CIDR, cluster_nodes
+
+PROMETHEUS_YML = (manifests.BASE / "prometheus" / "prometheus.yml").read_text()
+LOCAL = StandIns({"alertmanager": 9093}, {"alertmanager": "127.0.0.1:40093"})
+
+
+def test_gpu_workers_carry_gpu_feature_discovery_labels_and_capacity():
+    control, *workers = cluster_nodes(4, gpus_per_node=8)
+    assert GPU_PRESENT_LABEL not in control.manifest()["metadata"]["labels"], "the control plane has no GPUs"
+    for node in workers:
+        doc = node.manifest()
+        assert doc["metadata"]["labels"][GPU_PRESENT_LABEL] == "true"
+        assert doc["metadata"]["labels"]["nvidia.com/gpu.count"] == "8"
+        assert doc["status"]["capacity"]["nvidia.com/gpu"] == "8"
+        kubernetes_validate.validate(doc, "1.32", strict=True)
+    assert all(GPU_PRESENT_LABEL not in n.manifest()["metadata"]["labels"] for n in cluster_nodes(3))
+
+
+def test_pod_ips_are_loopback_addresses():
+    """What listens on a simulated pod's IP is reachable from this host only."""
+    assert ipaddress.ip_network(POD_CIDR, strict=False).subnet_of(ipaddress.ip_network("127.0.0.0/8"))
+    assert ipaddress.ip_network(POD_CIDR, strict=False).num_addresses >= 3 * 5_000, "three DaemonSets on 5,000 nodes"
+
+
+def test_fleet_daemonset_selects_gpu_nodes_and_matches_the_scrape_job():
+    doc = yaml.safe_load(DAEMONSET.read_text())
+    kubernetes_validate.validate(doc, "1.32", strict=True)
+    spec = doc["spec"]["template"]["spec"]
+    assert spec["nodeSelector"] == {GPU_PRESENT_LABEL: "true"}
+    job = next(j for j in yaml.safe_load(PROMETHEUS_YML)["scrape_configs"] if j["job_name"] == JOB)
+    keep = next(r for r in job["relabel_configs"] if r.get("action") == "keep")
+    port = spec["containers"][0]["ports"][0]
+    # What the manifests' keep rule matches: the pod's app label and its port's name.
+    assert f"{doc['spec']['template']['metadata']['labels']['app']};{port['name']}" == keep["regex"]
+
+
+def test_fleet_prometheus_runs_the_manifests_discovery_job_verbatim():
+    doc = yaml.safe_load(fleet_prometheus_config(PROMETHEUS_YML, "/run/rules.yml", LOCAL))
+    manifest_job = next(j for j in yaml.safe_load(PROMETHEUS_YML)["scrape_configs"] if j["job_name"] == JOB)
+    assert doc["scrape_configs"] == [manifest_job]
+    assert doc["rule_files"] == ["/run/rules.yml"]
+    assert doc["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"] == ["127.0.0.1:40093"]
+    assert doc["global"]["external_labels"] == {"cluster": "odin"}
+
+
+@pytest.mark.parametrize(
+    ("change", "complaint"),
+    [
+        (lambda jobs: [j for j in jobs if j["job_name"] != JOB], "no scrape job"),
+        (
+            lambda jobs: [
+                {"job_name": JOB, "static_configs": [{"targets": ["dcgm-exporter:9400"]}]} if j["job_name"] == JOB else j
+                for j in jobs
+            ],
+            "do not discover pods",
+        ),
+    ],
+)
+def test_fleet_prometheus_refuses_manifests_without_gpu_discovery(change, complaint):
+    doc = yaml.safe_load(PROMETHEUS_YML)
+    doc["scrape_configs"] = change(doc["scrape_configs"])
+    with pytest.raises(AssertionError, match=complaint):
+        fleet_prometheus_config(yaml.safe_dump(doc), "/r.yml", LOCAL)
+
+
+def test_scale_scenarios_run_where_nodes_are_simulated():
+    assert skip_reason(target_class("local").capabilities, {"scale"}) is not None
+    assert "--target kwok" in skip_reason(frozenset(), {"scale"})
+    assert skip_reason(frozenset({SIMULATED_FLEET}), {"scale"}) is None
