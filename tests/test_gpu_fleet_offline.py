@@ -3,6 +3,7 @@ them, the fleet's DaemonSet selecting exactly those, and the fleet Prometheus's 
 from the manifests (their discovery job verbatim, never static targets)."""
 
 import ipaddress
+import re
 
 import kubernetes_validate
 import pytest
@@ -12,29 +13,40 @@ from odin_acceptance.stack_config import manifests
 from odin_acceptance.stack_config.services import StandIns
 from odin_acceptance.targets import skip_reason, target_class
 from odin_acceptance.targets.base import SIMULATED_FLEET
-from odin_acceptance.targets.gpu_fleet import DAEMONSET, JOB, fleet_prometheus_config
-from odin_acceptance.targets.kube_control_plane import GPU_PRESENT_LABEL, POD_CIDR, cluster_nodes
+from odin_acceptance.targets.gpu_fleet import DAEMONSET, GPU_NODE_ADDRESS_REGEX, JOB, fleet_prometheus_config
+from odin_acceptance.targets.kube_control_plane import (
+    GPU_NODE_ADDRESSES,
+    GPU_PRESENT_LABEL,
+    GPU_TAINT,
+    cluster_nodes,
+    gpu_nodes,
+)
 
 PROMETHEUS_YML = (manifests.BASE / "prometheus" / "prometheus.yml").read_text()
 LOCAL = StandIns({"alertmanager": 9093}, {"alertmanager": "127.0.0.1:40093"})
 
 
-def test_gpu_workers_carry_gpu_feature_discovery_labels_and_capacity():
-    control, *workers = cluster_nodes(4, gpus_per_node=8)
-    assert GPU_PRESENT_LABEL not in control.manifest()["metadata"]["labels"], "the control plane has no GPUs"
-    for node in workers:
+def test_gpu_nodes_carry_gpu_feature_discovery_labels_taint_and_capacity():
+    nodes = gpu_nodes(3, 8)
+    assert [n.name for n in nodes] == ["odin-kwok-gpu1", "odin-kwok-gpu2", "odin-kwok-gpu3"]
+    for node in nodes:
         doc = node.manifest()
         assert doc["metadata"]["labels"][GPU_PRESENT_LABEL] == "true"
         assert doc["metadata"]["labels"]["nvidia.com/gpu.count"] == "8"
         assert doc["status"]["capacity"]["nvidia.com/gpu"] == "8"
+        assert doc["spec"]["taints"] == [GPU_TAINT], "the stack's own pods stay off GPU nodes"
         kubernetes_validate.validate(doc, "1.32", strict=True)
     assert all(GPU_PRESENT_LABEL not in n.manifest()["metadata"]["labels"] for n in cluster_nodes(3))
 
 
-def test_pod_ips_are_loopback_addresses():
-    """What listens on a simulated pod's IP is reachable from this host only."""
-    assert ipaddress.ip_network(POD_CIDR, strict=False).subnet_of(ipaddress.ip_network("127.0.0.0/8"))
-    assert ipaddress.ip_network(POD_CIDR, strict=False).num_addresses >= 3 * 5_000, "three DaemonSets on 5,000 nodes"
+def test_each_gpu_node_has_a_loopback_address_of_its_own():
+    """What answers on a GPU node's address is reachable from this host only."""
+    addresses = [n.address for n in gpu_nodes(5_000, 8)]
+    assert len(set(addresses)) == 5_000
+    pool = ipaddress.ip_network(GPU_NODE_ADDRESSES)
+    assert pool.subnet_of(ipaddress.ip_network("127.0.0.0/8"))
+    assert all(ipaddress.ip_address(a) in pool for a in addresses)
+    assert re.fullmatch(GPU_NODE_ADDRESS_REGEX, f"{addresses[-1]}:9400")
 
 
 def test_fleet_daemonset_selects_gpu_nodes_and_matches_the_scrape_job():
@@ -42,6 +54,7 @@ def test_fleet_daemonset_selects_gpu_nodes_and_matches_the_scrape_job():
     kubernetes_validate.validate(doc, "1.32", strict=True)
     spec = doc["spec"]["template"]["spec"]
     assert spec["nodeSelector"] == {GPU_PRESENT_LABEL: "true"}
+    assert {"key": GPU_TAINT["key"], "operator": "Exists", "effect": "NoSchedule"} in spec["tolerations"]
     job = next(j for j in yaml.safe_load(PROMETHEUS_YML)["scrape_configs"] if j["job_name"] == JOB)
     keep = next(r for r in job["relabel_configs"] if r.get("action") == "keep")
     port = spec["containers"][0]["ports"][0]
@@ -52,7 +65,10 @@ def test_fleet_daemonset_selects_gpu_nodes_and_matches_the_scrape_job():
 def test_fleet_prometheus_runs_the_manifests_discovery_job_verbatim():
     doc = yaml.safe_load(fleet_prometheus_config(PROMETHEUS_YML, "/run/rules.yml", LOCAL))
     manifest_job = next(j for j in yaml.safe_load(PROMETHEUS_YML)["scrape_configs"] if j["job_name"] == JOB)
-    assert doc["scrape_configs"] == [manifest_job]
+    [job] = doc["scrape_configs"]
+    *theirs, ours = job["relabel_configs"]
+    assert {**job, "relabel_configs": theirs} == manifest_job, "the manifests' job runs verbatim"
+    assert ours["action"] == "keep" and ours["source_labels"] == ["__address__"], "only a drop of unserved pods follows"
     assert doc["rule_files"] == ["/run/rules.yml"]
     assert doc["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"] == ["127.0.0.1:40093"]
     assert doc["global"]["external_labels"] == {"cluster": "odin"}
@@ -64,7 +80,9 @@ def test_fleet_prometheus_runs_the_manifests_discovery_job_verbatim():
         (lambda jobs: [j for j in jobs if j["job_name"] != JOB], "no scrape job"),
         (
             lambda jobs: [
-                {"job_name": JOB, "static_configs": [{"targets": ["dcgm-exporter:9400"]}]} if j["job_name"] == JOB else j
+                {"job_name": JOB, "static_configs": [{"targets": ["dcgm-exporter:9400"]}]}
+                if j["job_name"] == JOB
+                else j
                 for j in jobs
             ],
             "do not discover pods",

@@ -112,7 +112,9 @@ def test_dcgm_fleet_serves_each_pod_its_own_nodes_gpus(running):
     temps = [x for x in on_a.splitlines() if x.startswith("DCGM_FI_DEV_GPU_TEMP{")]
     assert len(temps) == 8 and all('Hostname="gpu-a"' in x and x.endswith(" 45") for x in temps), temps
     assert "gpu-b" not in on_a and 'gpu="1"' in on_b and "gpu-a" not in on_b
-    assert next(x for x in on_b.splitlines() if x.startswith("DCGM_FI_DEV_GPU_TEMP{") and 'gpu="1"' in x).endswith(" 85")
+    assert next(x for x in on_b.splitlines() if x.startswith("DCGM_FI_DEV_GPU_TEMP{") and 'gpu="1"' in x).endswith(
+        " 85"
+    )
     empty = requests.get(f"http://{other}/metrics", timeout=5).text
     assert "# TYPE DCGM_FI_DEV_GPU_TEMP gauge" in empty and "Hostname=" not in empty
     promtool = ensure(PROMETHEUS)["promtool"]

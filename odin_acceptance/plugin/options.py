@@ -84,12 +84,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help=f"kwok: simulated nodes, one of them the control plane (default {DEFAULT_NODES})",
     )
     group.addoption(
-        "--gpus-per-node",
+        "--gpu-nodes",
         type=int,
         default=0,
-        help="kwok: every worker is an ODIN GPU node (GPU feature discovery's labels, nvidia.com/gpu "
-        "capacity) with this many GPUs (default 0); the scale scenarios grow the cluster to their own size",
+        help="kwok: ODIN GPU nodes beside the --nodes (GPU feature discovery's labels, the nvidia.com/gpu "
+        "taint and capacity; default 0); the scale scenarios grow the fleet to their own size",
     )
+    group.addoption("--gpus-per-node", type=int, default=8, help="kwok: GPUs of each GPU node (default 8)")
     group.addoption("--keep-run-dir", action="store_true", help="keep the local run directory (configs, logs, data)")
     group.addoption(
         "--component",

@@ -64,6 +64,7 @@ def target_options(config: pytest.Config) -> TargetOptions:
         keep_cluster=config.getoption("--keep-cluster"),
         keep_run_dir=config.getoption("--keep-run-dir"),
         nodes=config.getoption("--nodes"),
+        gpu_nodes=config.getoption("--gpu-nodes"),
         gpus_per_node=config.getoption("--gpus-per-node"),
     )
 

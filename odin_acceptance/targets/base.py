@@ -35,7 +35,8 @@ class TargetOptions:
     keep_cluster: bool = False  # kind: keep a cluster the run created
     keep_run_dir: bool = False  # local, kwok
     nodes: int = DEFAULT_NODES  # kwok
-    gpus_per_node: int = 0  # kwok: every worker is an ODIN GPU node with this many GPUs
+    gpu_nodes: int = 0  # kwok: ODIN GPU nodes beside the `nodes`
+    gpus_per_node: int = 8  # kwok: GPUs of each GPU node
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ the GPUs, the kubelets and the containers are simulated.
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from dataclasses import dataclass, replace
@@ -31,26 +32,31 @@ from odin_acceptance.stack_config import manifests, render
 from odin_acceptance.stack_config.services import StandIns
 from odin_acceptance.targets.base import Endpoints
 from odin_acceptance.targets.discovery_witness import start_in_cluster
-from odin_acceptance.targets.kube_control_plane import GPU_PRESENT_LABEL, ControlPlane, cluster_nodes
+from odin_acceptance.targets.kube_control_plane import GPU_PRESENT_LABEL, ControlPlane, gpu_nodes
 from odin_acceptance.targets.processes import ProcessGroup, free_port
 
 DAEMONSET = manifests.OVERLAYS / "gpu-fleet" / "dcgm-exporter-daemonset.yaml"
 FLEET_PODS = "app=dcgm-exporter,odin.acceptance/gpu-fleet=true"
-EXPORTER_PODS = "app=dcgm-exporter"  # what the manifests' scrape job keeps, the fleet's and any other
 JOB = "dcgm-exporter"  # the manifests' scrape job for the GPUs
+# An address in GPU_NODE_ADDRESSES (127.65.0.0/16), any port.
+GPU_NODE_ADDRESS_REGEX = r"127\.65\.\d+\.\d+:\d+"
 
 
 def fleet_prometheus_config(prometheus_yml: str, rules: Path, local: StandIns, jobs: tuple[str, ...] = (JOB,)) -> str:
     """The deployed prometheus.yml as the fleet's Prometheus runs it: its global section,
     its alerting block (service addresses -> the local processes) and the scrape `jobs`,
-    verbatim; the rules from `rules`. Other jobs are left out: their pods (node-exporter on
-    every simulated node) have no process behind them and would only be down targets."""
+    verbatim but for one relabel rule appended after theirs, which drops a target whose
+    address is not a GPU node's: KWOK invents the other pods' IPs, which may route onto the
+    user's network. Other jobs are left out: their pods (node-exporter on every simulated
+    node) have no process behind them and would only be down targets. The rules from `rules`."""
     doc = yaml.safe_load(prometheus_yml)
     kept = [job for job in doc.get("scrape_configs", []) if job.get("job_name") in jobs]
     missing = sorted(set(jobs) - {job["job_name"] for job in kept})
     assert not missing, f"the deployed prometheus.yml has no scrape job {missing}: no GPU is ever scraped"
     static = [job["job_name"] for job in kept if "kubernetes_sd_configs" not in job]
     assert not static, f"scrape jobs {static} do not discover pods: a GPU node's exporter would never be found"
+    on_gpu_nodes = {"source_labels": ["__address__"], "regex": GPU_NODE_ADDRESS_REGEX, "action": "keep"}
+    kept = [{**job, "relabel_configs": [*job.get("relabel_configs", []), on_gpu_nodes]} for job in kept]
     alerting = yaml.safe_load(render.rewrite_addresses(yaml.safe_dump(doc.get("alerting", {})), local))
     out = {"global": doc.get("global", {}), "rule_files": [str(rules)], "alerting": alerting, "scrape_configs": kept}
     return yaml.safe_dump(out, sort_keys=False)
@@ -93,7 +99,7 @@ class GpuFleet:
     def node_name(self, number: int) -> str:
         """The fleet's GPU node `number` (1-based), as cluster_nodes names workers."""
         assert 1 <= number <= self.size.nodes, f"the fleet has GPU nodes 1..{self.size.nodes}, not {number}"
-        return cluster_nodes(number + 1)[number].name
+        return gpu_nodes(number, self.size.gpus_per_node)[-1].name
 
     def ensure(self, size: FleetSize, celsius: float, *, prometheus_yml: str, rules_yml: str) -> None:
         """Grow the cluster to `size`, every GPU at `celsius`, and return once the fleet's
@@ -101,18 +107,18 @@ class GpuFleet:
         if size.gpus_per_node != self.size.gpus_per_node and self.size.nodes:
             raise ValueError(f"the fleet has {self.size.gpus_per_node} GPUs per node; it cannot change to {size}")
         started = time.perf_counter()
-        self.plane.register_nodes(cluster_nodes(size.nodes + 1, gpus_per_node=size.gpus_per_node))
+        self.plane.register_nodes(gpu_nodes(size.nodes, size.gpus_per_node))
         self.seconds["nodes ready"] = time.perf_counter() - started
-        self.kubectl.apply(DAEMONSET.read_text())
+        daemonset = yaml.safe_load(DAEMONSET.read_text())
+        daemonset["metadata"]["namespace"] = self.kubectl.namespace
+        self.kubectl.apply(json.dumps(daemonset))
         pods = self._await_pods(size)
         self.seconds["dcgm-exporter pods running"] = time.perf_counter() - started
         exporter = self._exporter()
         exporter.add_pods(
             [
                 {"address": address, "Hostname": node, "gpus": size.gpus_per_node, "temperature_c": celsius}
-                if fleet
-                else {"address": address, "Hostname": None}
-                for address, node, fleet in pods
+                for address, node in pods
             ]
         )
         self.size, self.celsius = size, celsius
@@ -138,12 +144,15 @@ class GpuFleet:
         assert self.prometheus is not None and self.exporter is not None, "the fleet is not set up"
         return replace(stack, prometheus=self.prometheus, dcgm=self.exporter)
 
-    def _await_pods(self, size: FleetSize) -> list[tuple[str, str, bool]]:
-        """(pod address, node, is a fleet pod) of every dcgm-exporter pod, once each GPU node runs one."""
-        gpu_nodes = {n["metadata"]["name"] for n in self.api.nodes() if n["metadata"]["labels"].get(GPU_PRESENT_LABEL)}
+    def _await_pods(self, size: FleetSize) -> list[tuple[str, str]]:
+        """(pod address, node) of the fleet's dcgm-exporter pods, once each GPU node runs one."""
+        gpus = {n["metadata"]["name"] for n in self.api.nodes() if n["metadata"]["labels"].get(GPU_PRESENT_LABEL)}
+        assert len(gpus) == size.nodes, (
+            f"the cluster has {len(gpus)} GPU nodes (--gpu-nodes), the fleet is to have {size.nodes}"
+        )
 
-        def running() -> list[tuple[str, str, bool]]:
-            pods = self.api.pods(EXPORTER_PODS)
+        def running() -> list[tuple[str, str]]:
+            pods = self.api.pods(FLEET_PODS)
             served, on_node = [], {}
             for pod in pods:
                 ip, node = pod.get("status", {}).get("podIP"), pod["spec"].get("nodeName")
@@ -153,16 +162,12 @@ class GpuFleet:
                     for p in c.get("ports", [])
                     if p.get("name") == "metrics"
                 )
-                fleet = pod["metadata"]["labels"].get("odin.acceptance/gpu-fleet") == "true"
                 if ip and pod["status"].get("phase") == "Running":
-                    served.append((f"{ip}:{port}", node, fleet))
-                    if fleet:
-                        on_node[node] = on_node.get(node, 0) + 1
-            wrong = {n: on_node.get(n, 0) for n in gpu_nodes if on_node.get(n, 0) != 1}
+                    served.append((f"{ip}:{port}", node))
+                    on_node[node] = on_node.get(node, 0) + 1
+            wrong = {n: on_node.get(n, 0) for n in gpus if on_node.get(n, 0) != 1}
             example = dict(sorted(wrong.items())[:3])
-            assert not wrong, (
-                f"{len(wrong)} of {len(gpu_nodes)} GPU nodes without one running dcgm-exporter pod: {example}"
-            )
+            assert not wrong, f"{len(wrong)} of {len(gpus)} GPU nodes without one running dcgm-exporter pod: {example}"
             return served
 
         return eventually(

@@ -9,6 +9,7 @@ tolerations included) are the real ones; only the containers are not.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import shutil
 import subprocess
@@ -36,10 +37,16 @@ CONTROL_PLANE_LABEL = "node-role.kubernetes.io/control-plane"
 # What NVIDIA's GPU feature discovery labels a GPU node with; the fleet's DaemonSet selects it.
 GPU_PRESENT_LABEL = "nvidia.com/gpu.present"
 GPU_PRODUCT = "NVIDIA-H100-80GB-HBM3"
-# KWOK's pod IPs: loopback addresses, so that what listens on a pod's IP (the GPU fleet's
-# dcgm-exporter pods) is reachable from this host only, and an invented IP never routes
-# onto the user's network. A /16: room for three DaemonSets on 5,000 nodes and then some.
-POD_CIDR = "127.64.0.1/16"
+# GPU nodes are tainted, as GKE and most GPU clusters taint them, so only what tolerates it
+# (DaemonSets meant for every node, the GPU's own exporter) runs there.
+GPU_TAINT = {"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"}
+# Each GPU node's InternalIP: a loopback address of its own. The fleet's dcgm-exporter pods
+# use the host network, so their IP is their node's, and the dcgm_fleet instrument answers
+# there, reachable from this host only.
+GPU_NODE_ADDRESSES = "127.65.0.0/16"
+# Room for the pods of three DaemonSets on 5,000 nodes (KWOK's default is a /24). Not
+# loopback: the API server refuses loopback addresses in a Service's endpoints.
+POD_CIDR = "10.244.0.1/16"
 SERVICE_CIDR = "10.96.0.0/16"
 # Client rate limits of the controllers: the defaults (20 QPS) make a 1,000-node
 # DaemonSet roll out in minutes, which would measure the limiter, not the suite.
@@ -54,7 +61,8 @@ class ControlPlaneError(OdinError, RuntimeError):
 class SimulatedNode:
     name: str
     control_plane: bool = False
-    gpus: int = 0  # an ODIN GPU node: labelled and with the extended resource the device plugin reports
+    gpus: int = 0  # an ODIN GPU node: labelled, tainted, with the extended resource the device plugin reports
+    address: str | None = None  # its InternalIP; None: KWOK's --node-ip
 
     def manifest(self) -> dict[str, Any]:
         labels = {
@@ -66,6 +74,7 @@ class SimulatedNode:
         if self.control_plane:
             labels[CONTROL_PLANE_LABEL] = ""
         resources = {"cpu": "32", "memory": "256Gi", "pods": "110"}
+        taints = [CONTROL_PLANE_TAINT] if self.control_plane else []
         if self.gpus:
             labels |= {
                 GPU_PRESENT_LABEL: "true",
@@ -73,6 +82,10 @@ class SimulatedNode:
                 "nvidia.com/gpu.product": GPU_PRODUCT,
             }
             resources["nvidia.com/gpu"] = str(self.gpus)
+            taints.append(GPU_TAINT)
+        status: dict[str, Any] = {"capacity": resources, "allocatable": resources}
+        if self.address:
+            status["addresses"] = [{"type": "InternalIP", "address": self.address}]
         return {
             "apiVersion": "v1",
             "kind": "Node",
@@ -81,20 +94,29 @@ class SimulatedNode:
                 "labels": labels,
                 "annotations": {KWOK_ANNOTATION: "fake", "node.alpha.kubernetes.io/ttl": "0"},
             },
-            "spec": {"taints": [CONTROL_PLANE_TAINT]} if self.control_plane else {},
-            "status": {"capacity": resources, "allocatable": resources},
+            "spec": {"taints": taints} if taints else {},
+            "status": status,
         }
 
 
-def cluster_nodes(count: int, prefix: str = "odin-kwok", gpus_per_node: int = 0) -> list[SimulatedNode]:
-    """One control plane and count-1 workers, named as kind names its nodes; with
-    `gpus_per_node`, every worker is an ODIN GPU node with that many GPUs."""
+def cluster_nodes(count: int, prefix: str = "odin-kwok") -> list[SimulatedNode]:
+    """One control plane and count-1 workers, named as kind names its nodes."""
     if count < 1:
         raise ControlPlaneError(f"--nodes must be at least 1 (the control plane), got {count}")
-    if gpus_per_node < 0:
-        raise ControlPlaneError(f"--gpus-per-node must be 0 or more, got {gpus_per_node}")
-    workers = [SimulatedNode(f"{prefix}-worker{'' if i == 1 else i}", gpus=gpus_per_node) for i in range(1, count)]
+    workers = [SimulatedNode(f"{prefix}-worker{'' if i == 1 else i}") for i in range(1, count)]
     return [SimulatedNode(f"{prefix}-control-plane", control_plane=True), *workers]
+
+
+def gpu_nodes(count: int, gpus_per_node: int, prefix: str = "odin-kwok") -> list[SimulatedNode]:
+    """`count` ODIN GPU nodes of `gpus_per_node` GPUs, each with a loopback InternalIP of its own."""
+    pool = ipaddress.ip_network(GPU_NODE_ADDRESSES)
+    if count < 0 or gpus_per_node < 1:
+        raise ControlPlaneError(
+            f"GPU nodes: --gpu-nodes must be 0 or more and --gpus-per-node 1 or more, got {count}, {gpus_per_node}"
+        )
+    if count >= pool.num_addresses - 1:
+        raise ControlPlaneError(f"at most {pool.num_addresses - 2} GPU nodes have an address in {pool}, not {count}")
+    return [SimulatedNode(f"{prefix}-gpu{i}", gpus=gpus_per_node, address=str(pool[i])) for i in range(1, count + 1)]
 
 
 def port_forward_config(namespace: str | None, targets: Mapping[int, str]) -> str:

@@ -40,6 +40,7 @@ from odin_acceptance.targets.kube_control_plane import (
     ControlPlane,
     ControlPlaneError,
     cluster_nodes,
+    gpu_nodes,
     port_forward_config,
 )
 from odin_acceptance.targets.local import ProcessNodes, ProcessStack
@@ -69,7 +70,9 @@ class KwokCluster(Cluster):
     def __init__(self, options: TargetOptions, tools: dict[str, Path], served_by: ProcessStack, namespace: str | None):
         super().__init__()
         try:
-            self.nodes = cluster_nodes(options.nodes, gpus_per_node=options.gpus_per_node)
+            self.nodes = cluster_nodes(options.nodes)
+            if options.gpu_nodes:
+                self.nodes += gpu_nodes(options.gpu_nodes, options.gpus_per_node)
         except ControlPlaneError as exc:
             raise TargetError(str(exc)) from exc
         self.served_by = served_by
@@ -117,9 +120,10 @@ class KwokCluster(Cluster):
         return self._witness
 
     def grow_to(self, nodes: int) -> int:
-        # Only nodes that do not exist yet: applying all would strip a GPU node's labels.
         present = {n["metadata"]["name"] for n in self.api.nodes()}
-        new = [n for n in cluster_nodes(nodes) if n.name not in present]
+        # Workers of the next numbers, until the cluster has `nodes`.
+        candidates = (n for n in cluster_nodes(nodes + 1) if n.name not in present)
+        new = [next(candidates) for _ in range(max(0, nodes - len(present)))]
         if new:
             self.control_plane.register_nodes(new)
             self.nodes = [*self.nodes, *new]
