@@ -21,8 +21,13 @@ from odin_acceptance.verdicts import cluster_checks, fleet_alerts
     ),
     target_fixture="fleet",
 )
-def gpu_fleet(target: Target, nodes: int, gpus: int, celsius: float) -> GpuFleet:
-    return target.cluster.gpu_fleet(nodes, gpus, celsius)
+def gpu_fleet(target: Target, scenario_evidence: ScenarioEvidence, nodes: int, gpus: int, celsius: float) -> GpuFleet:
+    fleet = target.cluster.gpu_fleet(nodes, gpus, celsius)
+    for step, seconds in fleet.seconds.items():
+        scenario_evidence.record(
+            f"fleet of {nodes:,} GPU nodes: {step}", seconds, "s", note="since the fleet step began"
+        )
+    return fleet
 
 
 @given("the alerting stack watches the fleet", target_fixture="pipeline")

@@ -106,8 +106,12 @@ class GpuFleet:
         Prometheus has scraped every GPU at that value."""
         if size.gpus_per_node != self.size.gpus_per_node and self.size.nodes:
             raise ValueError(f"the fleet has {self.size.gpus_per_node} GPUs per node; it cannot change to {size}")
-        started = time.perf_counter()
-        self.plane.register_nodes(gpu_nodes(size.nodes, size.gpus_per_node))
+        started, self.seconds = time.perf_counter(), {}
+        # Only nodes that do not exist yet: kubectl applies an existing node as one patch each.
+        present = {n["metadata"]["name"] for n in self.api.nodes()}
+        new = [n for n in gpu_nodes(size.nodes, size.gpus_per_node) if n.name not in present]
+        if new:
+            self.plane.register_nodes(new)
         self.seconds["nodes ready"] = time.perf_counter() - started
         daemonset = yaml.safe_load(DAEMONSET.read_text())
         daemonset["metadata"]["namespace"] = self.kubectl.namespace

@@ -45,9 +45,11 @@ def grouped(
     pipeline: AlertPipeline, stimuli: list[Stimulus], receiver: str, deadline: float, evidence: ScenarioEvidence
 ) -> None:
     """Every notification `receiver` gets of the stimuli's alerts is of one aggregation group,
-    and one of them, within `deadline` of the first crossing, names every stimulus firing."""
+    and one of them, within `deadline` of the last crossing, names every stimulus firing."""
     wanted = {(s.labels["Hostname"], s.labels["gpu"]) for s in stimuli}
     since = min(s.changed_at for s in stimuli)
+    # Measured from the first crossing; the last came this much later.
+    deadline += max(s.changed_at for s in stimuli) - since
 
     def all_in_one() -> float:
         told = [n for n in pipeline.api.webhook.notifications() if n.receiver == receiver and n.received_at >= since]
