@@ -56,7 +56,9 @@ def first_value(prometheus: Any, expr: str) -> float:
     return float(found[0]["value"][1]) if found else float("nan")
 
 
-def alert_latency(target: KwokTarget, pipeline: AlertPipeline, node_name: str, profile_factor: float) -> dict[str, float]:
+def alert_latency(
+    target: KwokTarget, pipeline: AlertPipeline, node_name: str, profile_factor: float
+) -> dict[str, float]:
     """One GPU crossing 80 °C: seconds to firing and to the gpu-alerts receiver, and the
     physical limit H+W below which no configuration delivers."""
     from odin_acceptance.pipelines.gpu_node import GpuNode
@@ -117,8 +119,12 @@ def one_size(tools: dict[str, Path], gpu_nodes: int, timing: str) -> dict[str, A
         result["per_node_check_s"] = round(time.perf_counter() - started, 3)
         result["nodes_checked"] = len(per_node)
         prometheus = fleet.prometheus
-        result["scrape_duration_avg_s"] = round(first_value(prometheus, 'avg(scrape_duration_seconds{job="dcgm-exporter"})'), 4)
-        result["scrape_duration_max_s"] = round(first_value(prometheus, 'max(scrape_duration_seconds{job="dcgm-exporter"})'), 4)
+        result["scrape_duration_avg_s"] = round(
+            first_value(prometheus, 'avg(scrape_duration_seconds{job="dcgm-exporter"})'), 4
+        )
+        result["scrape_duration_max_s"] = round(
+            first_value(prometheus, 'max(scrape_duration_seconds{job="dcgm-exporter"})'), 4
+        )
         result["targets_up"] = first_value(prometheus, 'sum(up{job="dcgm-exporter"})')
         result["head_series"] = first_value(prometheus, "prometheus_tsdb_head_series")
         result["gpu_series"] = first_value(prometheus, "count(DCGM_FI_DEV_GPU_TEMP)")
@@ -130,12 +136,48 @@ def one_size(tools: dict[str, Path], gpu_nodes: int, timing: str) -> dict[str, A
         target.stop()
 
 
+def plot(results: list[dict[str, Any]], png: Path) -> None:
+    """How each cost grows with the fleet, on log-log axes (a straight line of slope 1 is linear)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    done = [r for r in results if "failed" not in r]
+    nodes = [r["gpu_nodes"] for r in done]
+    curves = {
+        "GPU nodes Ready (s)": [r["fleet_s"]["nodes ready"] for r in done],
+        "dcgm-exporter on every GPU node (s)": [r["fleet_s"]["dcgm-exporter pods running"] for r in done],
+        "every GPU scraped (s)": [r["fleet_s"]["every GPU scraped"] for r in done],
+        "per-node check (s)": [r["per_node_check_s"] for r in done],
+        "scrape duration, max (s)": [r["scrape_duration_max_s"] for r in done],
+        "GPU alert above its physical limit H+W (s)": [r["alert"]["above_physical_limit_s"] for r in done],
+    }
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+    for label, values in curves.items():
+        left.plot(nodes, values, marker="o", label=label)
+    left.set(xscale="log", yscale="log", xlabel="GPU nodes (8 GPUs each)", ylabel="seconds", title="time")
+    left.legend(fontsize=7)
+    for name in ("kube-apiserver", "etcd", "kwok", "kube-controller-manager", "gpu-fleet-prometheus", "dcgm-fleet"):
+        right.plot(nodes, [r["peak_memory_mib"].get(name, float("nan")) for r in done], marker="o", label=name)
+    right.set(xscale="log", yscale="log", xlabel="GPU nodes (8 GPUs each)", ylabel="MiB", title="peak memory (VmHWM)")
+    right.legend(fontsize=7)
+    fig.tight_layout()
+    png.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(png, dpi=80)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--gpu-nodes", default="10,100,1000,5000")
     parser.add_argument("--timing", choices=tuple(PROFILES), default="fast")
     parser.add_argument("--output", default="reports/gpu-fleet-scale.json")
+    parser.add_argument("--plot", default="docs/gpu-fleet-scale.png", help="the curves, drawn from --output")
+    parser.add_argument("--plot-only", action="store_true", help="draw --plot from an earlier --output; run nothing")
     args = parser.parse_args()
+    if args.plot_only:
+        plot(json.loads(Path(args.output).read_text()), Path(args.plot))
+        return
     tools = components.ensure_all(lambda m: print(m, flush=True), COMPONENTS + CONTROL_PLANE)
     results = []
     output = Path(args.output)
@@ -148,6 +190,7 @@ def main() -> None:
         print(json.dumps(result), flush=True)
         results.append(result)
         output.write_text(json.dumps(results, indent=1))
+    plot(results, Path(args.plot))
 
 
 if __name__ == "__main__":

@@ -10,15 +10,23 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def run_suite(
-    out: Path, *args: str, manifest_dir: Path | None = None, timeout: float = 1800, env: dict[str, str] | None = None
+    out: Path,
+    *args: str,
+    manifest_dir: Path | None = None,
+    timeout: float = 1800,
+    env: dict[str, str] | None = None,
+    features: Path | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """`pytest odin_acceptance/features *args` in a subprocess, its reports under `out`."""
+    """`pytest odin_acceptance/features *args` (or the features in `features`, under the
+    project's configuration) in a subprocess, its reports under `out`."""
     out.mkdir(parents=True, exist_ok=True)
+    where = ["odin_acceptance/features"] if features is None else [str(features), "-c", "pyproject.toml"]
+    where += [] if features is None else ["--rootdir", str(features)]
     cmd = [
         sys.executable,
         "-m",
         "pytest",
-        "odin_acceptance/features",
+        *where,
         f"--html={out / 'acceptance.html'}",
         f"--junitxml={out / 'junit.xml'}",
         f"--cucumberjson={out / 'cucumber.json'}",

@@ -38,6 +38,17 @@ KUBE_REQUEST = 30.0
 PORT_FORWARD = 30.0
 # One workload's rollout on a fresh kind node (image pulls included).
 ROLLOUT = 300.0
+# What every simulated node adds to a wait that covers them all (registering nodes, a
+# DaemonSet settling on each): on two cores the API server is the bottleneck, and 5,000
+# nodes came Ready at about 4.4 per second while the DaemonSets' pods were being created.
+PER_SIMULATED_NODE = 0.4
+
+
+def for_nodes(count: int) -> float:
+    """A rollout's deadline on a cluster of `count` simulated nodes."""
+    return ROLLOUT + PER_SIMULATED_NODE * count
+
+
 # `kind create cluster` with three nodes, or loading an image into it.
 CLUSTER_CREATE = 600.0
 # An alert fires while Alertmanager is down: S + E + the plan's longest GPU hold (2 m).

@@ -176,7 +176,7 @@ class GpuFleet:
 
         return eventually(
             running,
-            timeout=timeouts.ROLLOUT,
+            timeout=timeouts.for_nodes(size.nodes),
             what=f"a running dcgm-exporter pod on each of {size.nodes} GPU nodes",
             hint="the DaemonSet's nodeSelector must match the GPU nodes' labels",
             poll=Poll(1.0, 5.0),
@@ -218,7 +218,7 @@ class GpuFleet:
 
         eventually(
             every_gpu,
-            timeout=timeouts.ROLLOUT,
+            timeout=timeouts.for_nodes(size.nodes),
             what=f"the fleet's Prometheus to scrape {size.gpus} GPUs through pod discovery",
             hint=f"see {self.directory / 'prometheus.yml'} and the targets page of the fleet's Prometheus",
             poll=Poll(1.0, 5.0),

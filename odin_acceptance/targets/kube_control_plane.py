@@ -51,6 +51,9 @@ SERVICE_CIDR = "10.96.0.0/16"
 # Client rate limits of the controllers: the defaults (20 QPS) make a 1,000-node
 # DaemonSet roll out in minutes, which would measure the limiter, not the suite.
 CONTROLLER_QPS = "500"
+# Nodes per kubectl apply: kubectl creates them one request each, and a thousand stay well
+# inside its time limit on two busy cores.
+NODE_BATCH = 250
 
 
 class ControlPlaneError(OdinError, RuntimeError):
@@ -326,8 +329,11 @@ class ControlPlane:
             proc.ensure_running()
 
     def register_nodes(self, nodes: Sequence[SimulatedNode]) -> int:
-        """Create the nodes (one request for all) and wait until KWOK reports each Ready."""
-        self.kubectl().apply(json.dumps({"apiVersion": "v1", "kind": "List", "items": [n.manifest() for n in nodes]}))
+        """Create the nodes (a kubectl apply per NODE_BATCH) and wait until KWOK reports each Ready."""
+        kubectl = self.kubectl()
+        for start in range(0, len(nodes), NODE_BATCH):
+            batch = [n.manifest() for n in nodes[start : start + NODE_BATCH]]
+            kubectl.apply(json.dumps({"apiVersion": "v1", "kind": "List", "items": batch}))
         api = self.api()
         wanted = {n.name for n in nodes}
 
@@ -340,7 +346,7 @@ class ControlPlane:
 
         return eventually(
             all_ready,
-            timeout=timeouts.ROLLOUT,
+            timeout=timeouts.for_nodes(len(wanted)),
             what=f"KWOK to report {len(wanted)} nodes Ready",
             hint=f"see {self.directory / 'kwok.log'}",
         )

@@ -28,7 +28,9 @@ def settled_promtail_per_node(k: KubeApi) -> dict[str, int]:
     has placed and readied every pod it wants: a node it leaves out (an untolerated taint)
     is then a result, not something to wait for."""
     eventually(
-        lambda: daemonset_settled(k, "promtail"), timeout=timeouts.ROLLOUT, what="the Promtail DaemonSet to settle"
+        lambda: daemonset_settled(k, "promtail"),
+        timeout=timeouts.for_nodes(len(k.nodes())),
+        what="the Promtail DaemonSet to settle",
     )
     return promtail_per_node(k)
 
@@ -49,7 +51,7 @@ def await_daemonset_reacts(k: KubeApi, name: str, before: int, added: int) -> in
 
     return eventually(
         grew,
-        timeout=timeouts.ROLLOUT,
+        timeout=timeouts.for_nodes(added),
         what=f"the {name} DaemonSet to want pods on the {added} new nodes",
         hint="a DaemonSet with a nodeSelector or without tolerations leaves nodes out",
     )
