@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from odin_acceptance.features import __file__ as features_init
+from odin_acceptance.stack_config import manifests
 from odin_acceptance.targets.discovery_witness import user_namespaces_allowed
 from tests.suite_runs import edit, run_suite
 
@@ -39,7 +40,10 @@ def small_fleet(directory: Path) -> Path:
 
 
 def test_a_small_fleet_alerts_once_and_groups_its_gpus(tmp_path):
-    proc = run_suite(tmp_path / "r", "--target", "kwok", "--include", "scale", features=small_fleet(tmp_path / "f"))
+    features = small_fleet(tmp_path / "f")
+    proc = run_suite(
+        tmp_path / "r", "--target", "kwok", "--include", "scale", features=features, manifest_dir=manifests.BASE
+    )
     assert proc.returncode == 0, proc.stdout[-4000:]
     assert "2 passed" in proc.stdout, proc.stdout[-2000:]
 

@@ -33,6 +33,7 @@ from odin_acceptance.stack_config.services import StandIns
 from odin_acceptance.targets.base import Endpoints
 from odin_acceptance.targets.discovery_witness import start_in_cluster
 from odin_acceptance.targets.kube_control_plane import GPU_PRESENT_LABEL, ControlPlane, gpu_nodes
+from odin_acceptance.targets.parts import TargetError
 from odin_acceptance.targets.processes import ProcessGroup, free_port
 
 DAEMONSET = manifests.OVERLAYS / "gpu-fleet" / "dcgm-exporter-daemonset.yaml"
@@ -97,7 +98,7 @@ class GpuFleet:
         self.seconds: dict[str, float] = {}  # what each step of the last growth took
 
     def node_name(self, number: int) -> str:
-        """The fleet's GPU node `number` (1-based), as cluster_nodes names workers."""
+        """The name of the fleet's GPU node `number` (1-based)."""
         assert 1 <= number <= self.size.nodes, f"the fleet has GPU nodes 1..{self.size.nodes}, not {number}"
         return gpu_nodes(number, self.size.gpus_per_node)[-1].name
 
@@ -105,7 +106,7 @@ class GpuFleet:
         """Grow the cluster to `size`, every GPU at `celsius`, and return once the fleet's
         Prometheus has scraped every GPU at that value."""
         if size.gpus_per_node != self.size.gpus_per_node and self.size.nodes:
-            raise ValueError(f"the fleet has {self.size.gpus_per_node} GPUs per node; it cannot change to {size}")
+            raise TargetError(f"the fleet has {self.size.gpus_per_node} GPUs per node; it cannot change to {size}")
         started, self.seconds = time.perf_counter(), {}
         # Only nodes that do not exist yet: kubectl applies an existing node as one patch each.
         present = {n["metadata"]["name"] for n in self.api.nodes()}

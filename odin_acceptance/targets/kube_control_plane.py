@@ -51,8 +51,8 @@ SERVICE_CIDR = "10.96.0.0/16"
 # Client rate limits of the controllers: the defaults (20 QPS) make a 1,000-node
 # DaemonSet roll out in minutes, which would measure the limiter, not the suite.
 CONTROLLER_QPS = "500"
-# Nodes per kubectl apply: kubectl creates them one request each, and a thousand stay well
-# inside its time limit on two busy cores.
+# Nodes per kubectl apply: kubectl creates them one request each; 500 took about 36 s on
+# two cores busy with the DaemonSets of the nodes before them, near its 60 s limit.
 NODE_BATCH = 250
 
 
