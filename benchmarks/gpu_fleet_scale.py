@@ -126,7 +126,8 @@ def one_size(tools: dict[str, Path], gpu_nodes: int, timing: str) -> dict[str, A
             first_value(prometheus, 'max(scrape_duration_seconds{job="dcgm-exporter"})'), 4
         )
         result["targets_up"] = first_value(prometheus, 'sum(up{job="dcgm-exporter"})')
-        result["head_series"] = first_value(prometheus, "prometheus_tsdb_head_series")
+        # The fleet's Prometheus scrapes only the GPUs, not itself: its TSDB status says.
+        result["head_series"] = prometheus.get_json("/api/v1/status/tsdb")["data"]["headStats"]["numSeries"]
         result["gpu_series"] = first_value(prometheus, "count(DCGM_FI_DEV_GPU_TEMP)")
         pipeline = AlertPipeline(target, fleet.endpoints(target.stack.endpoints))
         result["alert"] = alert_latency(target, pipeline, fleet.node_name(max(1, gpu_nodes // 2)), profile.factor)
