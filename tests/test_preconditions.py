@@ -77,3 +77,27 @@ def test_make_names_a_python_that_cannot_make_the_virtual_environment(tmp_path, 
     )
     assert proc.returncode != 0 and words in proc.stdout, proc.stdout + proc.stderr
     assert not venv.exists(), "nothing is created before the precondition holds"
+
+
+@pytest.mark.parametrize(
+    ("target", "change", "error"),
+    [
+        ("local", {"manifest_dir": Path("/nonexistent/base")}, "no kustomization.yaml"),
+        ("kwok", {"manifest_dir": Path("/nonexistent/base")}, "no kustomization.yaml"),
+        ("kwok", {"nodes": 0}, "--nodes must be at least 1"),
+    ],
+)
+def test_a_target_that_cannot_be_built_leaves_no_run_directory(tmp_path, monkeypatch, target, change, error):
+    import tempfile
+    from dataclasses import replace
+
+    from odin_acceptance.core.errors import OdinError
+    from odin_acceptance.core.timing_profiles import PROFILES
+    from odin_acceptance.stack_config import manifests
+    from odin_acceptance.targets import TargetOptions, create
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    options = replace(TargetOptions(profile=PROFILES["fast"], manifest_dir=manifests.BASE), **change)
+    with pytest.raises(OdinError, match=error):
+        create(target, options=options, tools={})
+    assert not list(tmp_path.glob("odin-acceptance-*")), "a run directory was left behind"

@@ -254,7 +254,11 @@ class KwokTarget(Target):
 
     def __init__(self, *, options: TargetOptions, tools: dict[str, Path]) -> None:
         stack = ServedStack(options=options, tools=tools)
-        cluster = KwokCluster(options, tools, served_by=stack, namespace=self.namespace)
+        try:
+            cluster = KwokCluster(options, tools, served_by=stack, namespace=self.namespace)
+        except BaseException:  # a bad --nodes: the stack's run directory goes too
+            stack.stop()
+            raise
         stack.deploy_into(cluster)
         super().__init__(profile=options.profile, cluster=cluster, stack=stack, nodes=ProcessNodes(stack))
 
@@ -268,14 +272,16 @@ def served_cluster(options: TargetOptions, tools: dict[str, Path]) -> Iterator[C
     only the containers are simulated."""
     preflight()
     stack = ProcessStack(options=options, tools=tools, name="kwok")
-    cluster = KwokCluster(options, tools, served_by=stack, namespace=None)
+    cluster: KwokCluster | None = None
     try:
+        cluster = KwokCluster(options, tools, served_by=stack, namespace=None)
         stack.start()
         cluster.start()
         cluster.control_plane.kubectl().apply(CLUSTER_STORAGE.read_text())
         yield cluster.control_plane
     finally:
-        cluster.stop()
+        if cluster is not None:
+            cluster.stop()
         stack.stop()
 
 

@@ -73,11 +73,12 @@ class ProcessStack(Stack):
         self.tools = tools
         self.manifest_dir = options.manifest_dir
         self.keep_run_dir = options.keep_run_dir
+        # Read before the run directory exists: unreadable manifests leave nothing behind.
+        table = stack_table(manifests.load(self.manifest_dir))
         self.run_dir = Path(tempfile.mkdtemp(prefix="odin-acceptance-"))
         self.config_dir = self.run_dir / "config"
         self.processes = ProcessGroup(self.run_dir)
         self.node = LocalNode(self.run_dir)
-        table = stack_table(manifests.load(self.manifest_dir))
         ports = {name: port for name, (port, _) in table.items()}
         # Container port names, as the manifests' pods declare them (Prometheus's relabelling reads them).
         self.port_names = {name: port_name for name, (_, port_name) in table.items()}
