@@ -22,9 +22,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from odin_acceptance.clients.prometheus_api import PrometheusApi
 from odin_acceptance.core.polling import Poll, eventually
 from odin_acceptance.core.timing_profiles import PROFILES, delivery_window
 from odin_acceptance.pipelines.alert_journey import AlertPipeline
+from odin_acceptance.pipelines.gpu_node import GpuNode
 from odin_acceptance.provisioning import components
 from odin_acceptance.provisioning.versions import COMPONENTS, CONTROL_PLANE
 from odin_acceptance.stack_config import manifests
@@ -51,7 +53,7 @@ def peak_memory_mib(target: KwokTarget) -> dict[str, float]:
     return out
 
 
-def first_value(prometheus: Any, expr: str) -> float:
+def first_value(prometheus: PrometheusApi, expr: str) -> float:
     found = prometheus.query(expr)
     return float(found[0]["value"][1]) if found else float("nan")
 
@@ -61,8 +63,6 @@ def alert_latency(
 ) -> dict[str, float]:
     """One GPU crossing 80 °C: seconds to firing and to the gpu-alerts receiver, and the
     physical limit H+W below which no configuration delivers."""
-    from odin_acceptance.pipelines.gpu_node import GpuNode
-
     node = GpuNode(node_name, GPUS_PER_NODE, pipeline.api.dcgm)
     hold, wait = 120 / profile_factor, 10 / profile_factor
     window = delivery_window(
@@ -130,7 +130,7 @@ def one_size(tools: dict[str, Path], gpu_nodes: int, timing: str) -> dict[str, A
         result["head_series"] = prometheus.get_json("/api/v1/status/tsdb")["data"]["headStats"]["numSeries"]
         result["gpu_series"] = first_value(prometheus, "count(DCGM_FI_DEV_GPU_TEMP)")
         pipeline = AlertPipeline(target, fleet.endpoints(target.stack.endpoints))
-        result["alert"] = alert_latency(target, pipeline, fleet.node_name(max(1, gpu_nodes // 2)), profile.factor)
+        result["alert"] = alert_latency(pipeline, fleet.node_name(max(1, gpu_nodes // 2)), profile.factor)
         result["peak_memory_mib"] = peak_memory_mib(target)
         return result
     finally:

@@ -98,7 +98,7 @@ def test_dcgm_fleet_serves_each_pod_its_own_nodes_gpus(running):
     fleet = DcgmFleetClient(url)
     eventually(fleet.ready, timeout=10, what="dcgm fleet")
     port = free_port()
-    a, b, other = (f"127.64.{250}.{i}:{port}" for i in (1, 2, 3))
+    a, b, other = (f"127.65.{250}.{i}:{port}" for i in (1, 2, 3))
     fleet.add_pods(
         [
             {"address": a, "Hostname": "gpu-a", "gpus": 8, "temperature_c": 45},

@@ -1,14 +1,15 @@
 """The dcgm-exporter pods of a simulated GPU fleet, served by one process.
 
-On the kwok target every GPU node runs a dcgm-exporter pod (a DaemonSet) whose IP KWOK
-assigns from a loopback range. This process listens on each such pod IP at the pod's
-container port and serves there what dcgm-exporter on that node serves: that node's GPUs
-only, under the exporter's metric names and labels (fake_dcgm_exporter.render_metrics).
+On the kwok target every GPU node runs a dcgm-exporter pod (a DaemonSet on the host
+network), so a pod's IP is its node's, a loopback address of its own. This process listens
+on each such address at the pod's container port and serves there what dcgm-exporter on
+that node serves: that node's GPUs only, under the exporter's metric names and labels
+(fake_dcgm_exporter.render_metrics).
 Prometheus finds the pods through the Kubernetes API and scrapes them by IP, as in a
 cluster; one process instead of thousands keeps a 1,000-node fleet within two cores.
 
 Control API, on --listen (127.0.0.1):
-PUT  /pods    [{"address": "127.64.1.7:9400", "Hostname": "node-1", "gpus": 8, <GPU fields>}]
+PUT  /pods    [{"address": "127.65.1.7:9400", "Hostname": "node-1", "gpus": 8, <GPU fields>}]
               listen at each address, serving the GPUs of its Hostname (created with the
               fields; "Hostname": null serves an exposition without GPUs)
 GET  /pods    the addresses served: Hostname and how many scrapes each answered

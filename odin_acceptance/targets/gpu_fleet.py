@@ -1,9 +1,9 @@
 """A fleet of simulated ODIN GPU nodes in the kwok cluster, alerting through the real pipeline.
 
 The cluster grows to the fleet's size with KWOK nodes labelled as GPU nodes; the real
-DaemonSet controller puts a dcgm-exporter pod on each (overlays/gpu-fleet), KWOK gives every
-pod a loopback IP, and the dcgm_fleet instrument answers on each pod's IP with that node's
-GPUs. A real Prometheus runs the manifests' `dcgm-exporter` scrape job as a pod would
+DaemonSet controller puts a dcgm-exporter pod on each (overlays/gpu-fleet), on the host
+network, so each pod's IP is its node's loopback address, and the dcgm_fleet instrument
+answers there with that node's GPUs. A real Prometheus runs the manifests' `dcgm-exporter` scrape job as a pod would
 (in-cluster: pod discovery through the API server, relabelling included, no static
 targets) with the deployed rules and alerting block, sending to the stack's Alertmanager.
 So from a GPU crossing its threshold to the receiver, every hop is the real program; only
