@@ -7,7 +7,7 @@ cluster deployment too.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 
 @dataclass(frozen=True)
@@ -282,15 +282,8 @@ KUBECTL = Component(
     version=KUBERNETES_VERSION,
     images=(),
     executables=("kubectl",),
-    sources=(
-        GoWrapperModule(
-            module="k8s.io/kubernetes",
-            version=f"v{KUBERNETES_VERSION}",
-            packages={"kubectl": "k8s.io/kubernetes/cmd/kubectl"},
-            ldflags="-s -w " + _KUBE_LDFLAGS,
-            staging_replaces=True,
-        ),
-    ),
+    # The kwok control plane's build, kubectl alone: same flags, so they share Go's build cache.
+    sources=tuple(replace(source, packages={"kubectl": source.packages["kubectl"]}) for source in KUBERNETES.sources),
 )
 KIND_TOOLS: tuple[Component, ...] = (KIND, KUBECTL)
 
