@@ -65,3 +65,22 @@ def test_a_runs_junit_xml_validates_and_groups_scenarios_by_feature(tmp_path, ma
     [hold] = [c for c in cases if "GPUHighTemperature" in c.get("name") and c.find("failure") is not None]
     assert "criteria: SC3 (Alerts fire within configured thresholds)" in hold.find("system-out").text
     assert all(c.find("system-out").text.startswith(f"scenario: {c.get('classname')}: ") for c in cases)
+
+
+@pytest.mark.skipif(XMLLINT is None, reason="xmllint is not installed (Debian: apt-get install libxml2-utils)")
+def test_a_run_interrupted_mid_scenario_still_writes_valid_junit_xml(tmp_path):
+    # As the nightly's timeout (SIGINT) or Ctrl-C would, while a scenario runs.
+    interrupted = "test_the_plans_receivers_and_grouping"
+    env = {**os.environ, "ODIN_INTERRUPT": interrupted}
+    out = tmp_path / "r"
+    proc = run_suite(out, "-m", "rules", "-p", "tests.setup_error_probe", env=env, timeout=900)
+    assert proc.returncode == 2, proc.stdout[-3000:] + proc.stderr[-3000:]
+    lint = subprocess.run(
+        [XMLLINT, "--noout", "--schema", SCHEMA, str(out / "junit.xml")], capture_output=True, text=True
+    )
+    assert lint.returncode == 0, lint.stderr[-3000:]
+    suite = ET.parse(out / "junit.xml").getroot().find("testsuite")
+    [case] = [c for c in suite.findall("testcase") if c.get("name") == interrupted]
+    assert case.get("classname") == "Alert rule validation"
+    assert case.find("skipped").get("message") == "not finished: interrupted (KeyboardInterrupt)"
+    assert int(suite.get("tests")) == len(suite.findall("testcase"))

@@ -6,18 +6,20 @@ are suite-level properties named without spaces. The schema knows no <error> (it
 <errors>, which no CI reader knows): an error around a scenario fails it, as the verdicts
 count it, so it is written as a <failure> whose message says "failed on setup" (or teardown).
 
+A scenario cut short (Ctrl-C, the nightly's timeout) is written as skipped, "not finished".
 pytest writes the file at the end of the session; this module reshapes it just after."""
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from collections.abc import Generator
 from pathlib import Path
 
 import pytest
 from _pytest.junitxml import LogXML, bin_xml_escape, mangle_test_address, xml_key
 
 from odin_acceptance.plugin.report_hooks import _criteria_of, _junit_facts
-from odin_acceptance.plugin.state import RESULTS_KEY, SCENARIOS_KEY
+from odin_acceptance.plugin.state import ENDED_KEY, RESULTS_KEY, SCENARIOS_KEY
 from odin_acceptance.verdicts.criteria import DELIVERABLES, SUCCESS_CRITERIA, ScenarioResult
 
 _TEXT = {c.ident: c.text for c in SUCCESS_CRITERIA + DELIVERABLES}
@@ -37,11 +39,25 @@ def system_out(result: ScenarioResult) -> str:
     return f"scenario: {result.name}\ncriteria: {criteria}\n"
 
 
-@pytest.hookimpl(trylast=True)  # after pytest's junitxml has written the file
-def pytest_sessionfinish(session: pytest.Session) -> None:
+@pytest.hookimpl(wrapper=True)  # around pytest's junitxml writing the file
+def pytest_sessionfinish(session: pytest.Session) -> Generator[None, None, None]:
     xml = session.config.stash.get(xml_key, None)
+    if xml is not None:
+        name_the_interrupted(xml, session.config.stash.get(ENDED_KEY, "") or "the run ended")
+    yield
     if xml is not None and Path(xml.logfile).is_file():
         reshape(Path(xml.logfile), xml, session.config)
+
+
+def name_the_interrupted(xml: LogXML, why: str) -> None:
+    """A scenario interrupted while it ran (Ctrl-C, the nightly's timeout) left pytest a
+    testcase with no name and no outcome, which the schema refuses: name it, and say it was
+    skipped because the run ended (the verdicts count it "not run")."""
+    for reporter in list(xml.node_reporters.values()):  # the ones never finished
+        if "name" not in reporter.attrs:
+            classname, name = _testcase_key(xml, str(reporter.id))
+            reporter.attrs.update(classname=classname, name=name)
+            reporter._add_simple("skipped", f"not finished: {why}", f"not finished: {why}")
 
 
 def _testcase_key(xml: LogXML, nodeid: str) -> tuple[str, str]:
