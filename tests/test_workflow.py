@@ -112,6 +112,11 @@ def test_the_nightly_selects_the_soak_and_the_cpu_stress_and_no_fault_scenario(t
     assert any("soak" in tags for tags in selected), "the soak is not in the nightly's selection: SC6 never covered"
     assert any("cpu_stress" in tags for tags in selected), "the CPU stress is not in the nightly's selection"
     assert not any("fault" in tags for tags in selected), "fault scenarios stop processes: local target only"
+    # And kind can run them: nothing they need is missing there.
+    can = target_class("kind").capabilities
+    opted = [set(tags) for tags in selected if {"soak", "cpu_stress"} & set(tags)]
+    skipped = {reason for tags in opted if (reason := skip_reason(can, tags, NOTHING_SUPPLIED))}
+    assert not skipped, skipped
     assert parse_duration(_option(args, "--soak-duration")) == 30 * 60
 
 
