@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from _pytest.junitxml import xml_key
 from pytest_bdd.parser import Scenario
 from pytest_bdd.reporting import test_report_context_registry
 from pytest_bdd.scenario import scenario_wrapper_template_registry
@@ -111,11 +110,6 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         tags = frozenset(m.name for m in item.iter_markers())
         results.setdefault(item.nodeid, ScenarioResult(_scenario_name(item), NOT_RUN, tags))
         config.stash[SCENARIOS_KEY][item.nodeid] = _scenario(item)
-        item.user_properties.append(("criteria", ",".join(_criteria_of(tags))))
-    xml = config.stash.get(xml_key, None)
-    if xml is not None:  # the run's facts, for CI systems that read JUnit
-        for name, value in _junit_facts(config).items():
-            xml.add_global_property(name, value)
 
 
 def _junit_facts(config: pytest.Config) -> dict[str, str]:

@@ -7,7 +7,7 @@ cluster deployment too.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 
 @dataclass(frozen=True)
@@ -256,6 +256,36 @@ KWOK = Component(
 )
 
 CONTROL_PLANE: tuple[Component, ...] = (ETCD, KUBERNETES, KWOK)
+
+# -- the kind target (the nightly job's cluster): the kwok target's Kubernetes minor ------
+
+# The newest kind release, on the module proxy (go install) since 2026-08-26.
+KIND = Component(
+    name="kind",
+    licence="Apache-2.0",
+    version="0.33.0",
+    images=(),
+    executables=("kind",),
+    sources=(GoInstall(module="sigs.k8s.io/kind", packages={"kind": "sigs.k8s.io/kind"}, version="v0.33.0"),),
+)
+# The node image kind v0.33.0's release notes publish for Kubernetes 1.34 (its default is
+# 1.37). By digest: kind supports an image only with the release that built it, and the tag
+# alone can name a build of another release.
+KIND_NODE_IMAGE = "kindest/node:v1.34.11@sha256:44e222ee2132dab25ff87301682f89eb82c7880ea3a1bf543bfe9708fd08d67d"
+
+# kubectl for the kind and cluster targets, from the kwok target's Kubernetes release: one
+# pin for the minor, and the Go checksum database vouches for the source (the runner's own
+# kubectl follows whatever the image ships).
+KUBECTL = Component(
+    name="kubectl",
+    licence="Apache-2.0",
+    version=KUBERNETES_VERSION,
+    images=(),
+    executables=("kubectl",),
+    # The kwok control plane's build, kubectl alone: same flags, so they share Go's build cache.
+    sources=tuple(replace(source, packages={"kubectl": source.packages["kubectl"]}) for source in KUBERNETES.sources),
+)
+KIND_TOOLS: tuple[Component, ...] = (KIND, KUBECTL)
 
 # -- tools of the project's own tests (never needed by an acceptance run) ----------------
 

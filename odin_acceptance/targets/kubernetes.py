@@ -35,7 +35,7 @@ from odin_acceptance.core.artifacts import Artifacts, from_titles
 from odin_acceptance.core.polling import eventually
 from odin_acceptance.core.workloads import LoadableNode, ProbePods, StressedNode, Workload
 from odin_acceptance.pipelines.discovery_probe import probe_pods
-from odin_acceptance.provisioning.versions import COMPONENTS, PYTHON_IMAGE, SUPPLIED
+from odin_acceptance.provisioning.versions import COMPONENTS, KIND, KIND_NODE_IMAGE, PYTHON_IMAGE, SUPPLIED
 from odin_acceptance.stack_config import manifests
 from odin_acceptance.stack_config.services import stack_services
 from odin_acceptance.targets.base import (
@@ -134,7 +134,10 @@ def preflight(name: str) -> None:
             f"{(probe.stderr or probe.stdout).strip()[:300]} (start Docker, or use --target local)"
         )
     if shutil.which("kind") is None:
-        raise TargetError("--target kind needs the kind binary on PATH (go install sigs.k8s.io/kind@v0.27.0)")
+        raise TargetError(
+            f"--target kind needs the kind binary on PATH (go install sigs.k8s.io/kind@v{KIND.version}, "
+            "or python -m odin_acceptance.provisioning.kind_tools)"
+        )
     problems = inotify_problems()
     if problems:
         raise TargetError(
@@ -257,7 +260,9 @@ class KindCluster(ExistingCluster):
     def ensure_cluster(self) -> None:
         existing = subprocess.run(["kind", "get", "clusters"], capture_output=True, text=True, check=False).stdout
         if self.cluster_name not in existing.split():
-            create = ["kind", "create", "cluster", "--config", str(KIND_CONFIG), "--wait", "180s"]
+            # --image sets every node's image: the pin lives in versions.py only.
+            create = ["kind", "create", "cluster", "--config", str(KIND_CONFIG), "--image", KIND_NODE_IMAGE]
+            create += ["--wait", "180s"]
             if self.kubeconfig:
                 create += ["--kubeconfig", self.kubeconfig]
             self.created_cluster = True  # set first: a creation cut short is still ours to delete
