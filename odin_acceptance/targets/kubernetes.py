@@ -367,6 +367,9 @@ class OverlayStack(Stack):
     def deployed_dashboard(self, title: str) -> dict:
         return self.deployment.deployed_dashboard(title)
 
+    def deployed_query(self, expr: str) -> str:
+        return self.scope.query(expr)
+
     def diagnostics(self) -> dict[str, str]:
         out = self.deployment.diagnostics()
         if self._endpoints is not None:

@@ -127,6 +127,12 @@ class Stack(Part, ABC):
     def deployed_dashboard(self, title: str) -> dict[str, Any]:
         """A Grafana dashboard (by title) as this run provisioned it."""
 
+    def deployed_query(self, expr: str) -> str:
+        """A query of the stack's namespace as this run's dashboards ask it: the manifests'
+        own where the stack runs in the namespace they name; on a shared cluster, scoped to
+        the run's namespace by the function that scoped the deployed dashboard."""
+        return expr
+
     @abstractmethod
     def promtail_metric(self, name: str, where: LabelFilter | None = None) -> float:
         """A metric summed over every Promtail (over the samples whose labels pass `where`)."""
