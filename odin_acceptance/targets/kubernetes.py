@@ -63,6 +63,19 @@ def pinned_images() -> list[str]:
     return sorted({image for c in COMPONENTS + SUPPLIED for image in c.images} | {PYTHON_IMAGE})
 
 
+# The Pod Security level of the namespaces the workloads run in: the strictest there is, as a
+# cluster that enforces it everywhere would ask (the stack's own namespace cannot: node-exporter
+# and Promtail read the host; manifests/base/namespace.yaml).
+WORKLOAD_POD_SECURITY = {f"pod-security.kubernetes.io/{mode}": "restricted" for mode in ("enforce", "warn", "audit")}
+# The stock image's `nobody`: an instrument needs no identity, only to read its ConfigMap.
+INSTRUMENT_USER = 65534
+
+
+def workload_namespace(name: str) -> dict:
+    """A namespace for the scenarios' workloads, admitting only pods that meet `restricted`."""
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": dict(WORKLOAD_POD_SECURITY)}}
+
+
 def instrument_pod(
     namespace: str,
     name: str,
@@ -70,20 +83,35 @@ def instrument_pod(
     args: list[str],
     node: str | None = None,
     labels: Mapping[str, str] | None = None,
+    resources: Mapping[str, Mapping[str, str]] | None = None,
 ) -> dict:
     """A pod running one instrument from the `odin-instruments` ConfigMap on the stock image
-    (`labels`: the run's among them, which Promtail's scope keeps)."""
+    (`labels`: the run's among them, which Promtail's scope keeps). It meets Pod Security's
+    `restricted` level, so a cluster enforcing it admits every pod the suite starts."""
+    container: dict = {
+        "name": "app",
+        "image": PYTHON_IMAGE,
+        "imagePullPolicy": "IfNotPresent",
+        "command": ["python", "-u", f"/instruments/{script}", *args],
+        "volumeMounts": [{"name": "instruments", "mountPath": "/instruments"}],
+        "securityContext": {
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "capabilities": {"drop": ["ALL"]},
+        },
+    }
+    if resources:
+        container["resources"] = {kind: dict(values) for kind, values in resources.items()}
     spec: dict = {
         "restartPolicy": "Never",
-        "containers": [
-            {
-                "name": "app",
-                "image": PYTHON_IMAGE,
-                "imagePullPolicy": "IfNotPresent",
-                "command": ["python", "-u", f"/instruments/{script}", *args],
-                "volumeMounts": [{"name": "instruments", "mountPath": "/instruments"}],
-            }
-        ],
+        "automountServiceAccountToken": False,
+        "securityContext": {
+            "runAsNonRoot": True,
+            "runAsUser": INSTRUMENT_USER,
+            "runAsGroup": INSTRUMENT_USER,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "containers": [container],
         "volumes": [{"name": "instruments", "configMap": {"name": "odin-instruments"}}],
     }
     if node:
@@ -416,8 +444,7 @@ class PodNodes(Nodes):
         if namespace not in self._namespaces:  # first workload of a namespace
             self._namespaces.append(namespace)
             self.stack.extra.append(("Namespace", namespace))
-            ns = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}
-            k.apply(json.dumps(self.scope.label(ns)))
+            k.apply(json.dumps(self.scope.label(workload_namespace(namespace))))
             instruments = yaml.safe_load(k.configmap_from_files("odin-instruments", instrument_files()))
             k.apply(json.dumps(self.scope.label(instruments)))
         pod_labels = {**(labels or {}), **self.scope.labels}
