@@ -19,11 +19,12 @@ from odin_acceptance.core.evidence import EvidenceLog, ScenarioEvidence
 from odin_acceptance.core.timing_profiles import PROFILES
 from odin_acceptance.features import __file__ as features_init
 from odin_acceptance.stack_config import manifests
-from odin_acceptance.targets.base import KEEP_RESOURCES, TargetOptions
+from odin_acceptance.targets.base import KEEP_RESOURCES
 from odin_acceptance.targets.kubernetes import ClusterTarget, KindCluster, keeps_resources
 from odin_acceptance.targets.overlay import OverlayDeployment, for_profile
 from odin_acceptance.targets.run_scope import MANAGED_BY, RUN_LABEL, RUN_META_LABEL, RunScope
 from odin_acceptance.verdicts import log_verdicts
+from tests.offline_cluster import offline_target
 
 FEATURES = Path(features_init).parent
 
@@ -201,16 +202,6 @@ def test_the_nightly_and_tox_pass_the_cluster_settings_through():
     assert "KUBECONFIG" in tox and "DOCKER_HOST" in tox
 
 
-def _offline_kubeconfig(tmp_path: Path) -> str:
-    """A kubeconfig of a cluster nobody serves: enough for kubectl's client-side rendering."""
-    path = tmp_path / "kubeconfig"
-    cluster = {"name": "c", "cluster": {"server": "https://127.0.0.1:9"}}
-    context = {"name": "offline", "context": {"cluster": "c", "user": "u"}}
-    config = {"apiVersion": "v1", "kind": "Config", "clusters": [cluster], "contexts": [context]}
-    path.write_text(yaml.safe_dump({**config, "users": [{"name": "u", "user": {"token": "t"}}]}))
-    return str(path)
-
-
 def _feature_dashboard(name: str) -> PlanDashboard:
     """The dashboard table of a feature's Background, as the step reads it."""
     feature = FeatureParser(str(FEATURES), name).parse()
@@ -234,9 +225,7 @@ def test_the_dashboard_scenario_asks_loki_for_the_runs_namespace_on_a_cluster(tm
     """On kind and cluster the stack runs in the run's namespace and Promtail keeps only the
     run's pods: "Every panel of the logs dashboard has data" must send the queries as the run
     deployed them, not the plan's literal `{namespace="monitoring"}` (which can only time out)."""
-    kubeconfig = _offline_kubeconfig(tmp_path)
-    options = TargetOptions(PROFILES["real"], manifests.BASE, kubeconfig=kubeconfig, context="offline")
-    target = ClusterTarget(options=options, tools={})
+    target = offline_target(ClusterTarget, tmp_path)
     deployment = target.stack.deployment
     deployment.applied = deployment.objects()  # what deploy() applies, rendered without a cluster
     plan = _feature_dashboard("logs_dashboard.feature")
