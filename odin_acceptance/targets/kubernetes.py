@@ -413,6 +413,9 @@ class OverlayStack(Stack):
     def deployed_query(self, expr: str) -> str:
         return self.scope.query(expr)
 
+    def run_notes(self) -> dict[str, str]:
+        return self.deployment.forward_notes()
+
     def diagnostics(self) -> dict[str, str]:
         out = self.deployment.diagnostics()
         if self._endpoints is not None:

@@ -191,6 +191,12 @@ class OverlayDeployment:
         for forward in self.forwards.values():
             forward.stop()
 
+    def forward_notes(self) -> dict[str, str]:
+        """Each port-forward re-established during the run (its pod replaced, kubectl gone),
+        when and why: a wait that saw "connection refused" then reads as what it was."""
+        restarts = [line for forward in self.forwards.values() for line in forward.describe_restarts()]
+        return {"port-forwards re-established": "; ".join(restarts)} if restarts else {}
+
     def remove(self, extra: Sequence[tuple[str, str]] = ()) -> list[str]:
         """Delete the run's cluster-wide objects and its namespace (and so everything in it),
         and `extra` (kind, name) the run created besides, each only if it carries this run's
@@ -220,4 +226,4 @@ class OverlayDeployment:
         return manifests.Manifests(tuple(self.applied)).dashboard(title)
 
     def diagnostics(self) -> dict[str, str]:
-        return cluster_diagnostics(self.api, [name for _, name in ROLLOUTS])
+        return {**cluster_diagnostics(self.api, [name for _, name in ROLLOUTS]), **self.forward_notes()}

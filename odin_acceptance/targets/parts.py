@@ -137,6 +137,11 @@ class Stack(Part, ABC):
     def promtail_metric(self, name: str, where: LabelFilter | None = None) -> float:
         """A metric summed over every Promtail (over the samples whose labels pass `where`)."""
 
+    def run_notes(self) -> dict[str, str]:
+        """What happened to the stack during the run that a reader of the report must know
+        (a port-forward re-established after its pod was replaced): title -> text."""
+        return {}
+
     def broken_links(self) -> dict[str, str]:
         """Links of the running stack that are broken now (clients.links): link -> cause."""
         return {}
