@@ -94,27 +94,48 @@ def _answers(url: str) -> str:
     return requests.get(url, timeout=5).text
 
 
-def test_a_forward_answers_again_after_its_pod_is_replaced(plane: ControlPlane) -> None:
+@pytest.fixture
+def forward(plane: ControlPlane) -> Iterator[PortForward]:
+    """The echo Deployment rolled out and its Service forwarded, as OverlayDeployment forwards
+    the stack's (the Service's selector watched); the forward answers."""
     kubectl, api = plane.kubectl("default"), plane.api("default")
     kubectl.apply(json.dumps({"apiVersion": "v1", "kind": "List", "items": _echo()}))
     wait_rolled_out(api, "deployment", "echo")
-    first = eventually(lambda: _running_pod(api), timeout=timeouts.ROLLOUT, what="the echo pod to run")
-    forward = PortForward(kubectl, "svc/echo", PORT).start()
+    eventually(lambda: _running_pod(api), timeout=timeouts.ROLLOUT, what="the echo pod to run")
+    started = PortForward(kubectl, "svc/echo", PORT, pods="app=echo").start()
     try:
-        url = forward.url
+        url = started.url
         assert (
             eventually(lambda: _answers(url), timeout=timeouts.PORT_FORWARD, what="the forward to answer") == "hello\n"
         )
-        api.delete_pod(first)
-        eventually(lambda: _running_pod(api, other_than=first), timeout=timeouts.ROLLOUT, what="a replacement pod")
-        answer = eventually(
-            lambda: _answers(url),
-            timeout=timeouts.PORT_FORWARD,
-            what=f"{url} to answer through its forward after pod {first} was replaced",
-        )
-        assert answer == "hello\n"
-        assert forward.url == url, "the endpoint handed out to the scenarios keeps its port"
-        assert forward.restarts, "re-established without a word in the report"
-        assert "svc/echo" in forward.describe_restarts()[0]
+        yield started
     finally:
-        forward.stop()
+        started.stop()
+
+
+def test_a_forward_follows_its_pod_when_the_deployment_replaces_it(plane: ControlPlane, forward: PortForward) -> None:
+    api, url = plane.api("default"), forward.url
+    first = _running_pod(api)
+    api.delete_pod(first)
+    eventually(lambda: _running_pod(api, other_than=first), timeout=timeouts.ROLLOUT, what="a replacement pod")
+
+    def reestablished() -> None:
+        assert any(f"its pod {first} was deleted" in why for _, why in forward.restarts), forward.restarts
+
+    eventually(reestablished, timeout=timeouts.PORT_FORWARD, what=f"the forward to follow pod {first}'s replacement")
+    assert eventually(lambda: _answers(url), timeout=timeouts.PORT_FORWARD, what=f"{url} to answer") == "hello\n"
+    assert forward.url == url, "the endpoint handed out to the scenarios keeps its port"
+    assert "svc/echo: its pod" in forward.describe_restarts()[-1]
+
+
+def test_a_forward_whose_kubectl_died_answers_again_on_the_same_port(forward: PortForward) -> None:
+    # What a real kubelet does to a forward when its pod goes: kubectl exits ("lost connection
+    # to pod"), and every later request is refused, unless a new forward takes its port.
+    url = forward.url
+    assert forward._proc is not None
+    forward._proc.kill()
+    answer = eventually(
+        lambda: _answers(url), timeout=timeouts.PORT_FORWARD, what=f"{url} to answer after its kubectl died"
+    )
+    assert answer == "hello\n" and forward.url == url
+    assert any("kubectl port-forward exited" in why for _, why in forward.restarts), forward.restarts

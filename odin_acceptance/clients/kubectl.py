@@ -86,19 +86,22 @@ _BROKEN = ("lost connection to pod", "error forwarding port", "an error occurred
 @dataclass
 class PortForward:
     """`kubectl port-forward` to a Service on a local port the kernel picks (port 0) at the
-    first start. Re-established on the same port when kubectl exits or says it lost its pod,
-    so the URL handed out stays good across a pod's restart; each time is in `restarts`."""
+    first start. Re-established on the same port when a pod behind it is deleted (`pods`:
+    their label selector, watched), or kubectl exits or says it lost its pod, so the URL handed
+    out stays good across a pod's replacement; each time is in `restarts`."""
 
     kubectl: Kubectl
     resource: str  # e.g. "svc/loki"
     remote_port: int
     local_port: int = 0
+    pods: str | None = None  # label selector of the pods behind `resource`, watched for deletions
     # (unix time, why) of each time the forward was re-established, or failed to be.
     restarts: list[tuple[float, str]] = field(default_factory=list)
     _proc: subprocess.Popen[str] | None = field(default=None, repr=False)
     _lines: list[str] = field(default_factory=list, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _live: bool = field(default=False, repr=False)  # started and not stopped: re-establish when it breaks
+    _watch: subprocess.Popen[str] | None = field(default=None, repr=False)
 
     def command(self) -> list[str]:
         local = str(self.local_port) if self.local_port else ""
@@ -112,7 +115,49 @@ class PortForward:
     def start(self) -> PortForward:
         self._launch()
         self._live = True
+        if self.pods:
+            self._start_watch()
         return self
+
+    def _start_watch(self) -> None:
+        """`kubectl get pods --watch`: a deleted pod (replaced by its Deployment or StatefulSet)
+        is seen at once, where a request through the old forward might not say so (KWOK's
+        kubelet keeps serving a deleted pod's forward; a real one cuts it). Returns once the
+        watch has listed the pods there are: a deletion after that is seen."""
+        assert self.pods is not None
+        events = 'jsonpath={.type} {.object.metadata.name}{"\\n"}'
+        command = self.kubectl.cmd("get", "pods", "-l", self.pods, "--watch", "--output-watch-events")
+        watch = subprocess.Popen([*command, "-o", events], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self._watch = watch
+        seen: list[str] = []
+        threading.Thread(target=self._read_watch, args=(watch, seen, time.monotonic()), daemon=True).start()
+
+        def listed() -> None:
+            if watch.poll() is not None:
+                raise KubectlError(f"watching pods {self.pods} ended: {' '.join(seen[-3:]) or watch.returncode}")
+            assert seen, f"no pod {self.pods} listed yet"
+
+        eventually(listed, timeout=timeouts.PORT_FORWARD, what=f"kubectl get pods -l {self.pods} --watch to list them")
+
+    def _read_watch(self, watch: subprocess.Popen[str], seen: list[str], started: float) -> None:
+        assert watch.stdout is not None
+        for line in watch.stdout:
+            seen.append(line.strip())
+            event, _, pod = seen[-1].partition(" ")
+            if event == "DELETED" and self._proc is not None:
+                self._reestablish(self._proc, f"its pod {pod} was deleted")
+        watch.wait()
+        if not self._live or watch is not self._watch:
+            return
+        # The API server ends a watch after 30-60 minutes: watch again, unless it failed at once.
+        why = seen[-1] if seen else f"exit {watch.returncode}"
+        if time.monotonic() - started >= timeouts.PORT_FORWARD:
+            try:
+                self._start_watch()
+                return
+            except Exception as exc:  # the forward still works; only a replaced pod goes unseen
+                why = str(exc)
+        self.restarts.append((time.time(), f"stopped watching pods {self.pods}: {why}"))
 
     def _launch(self) -> None:
         """Start kubectl and wait for it to listen; raises KubectlError if it exits first."""
@@ -186,8 +231,9 @@ class PortForward:
     def stop(self) -> None:
         # Not under the lock: a re-establishment may hold it for minutes; it checks `_live`.
         self._live = False
-        if self._proc is not None:
-            _end(self._proc)
+        for proc in (self._watch, self._proc):
+            if proc is not None:
+                _end(proc)
 
 
 class _Stopped(Exception):

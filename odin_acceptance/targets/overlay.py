@@ -171,7 +171,17 @@ class OverlayDeployment:
         k.apply(json.dumps({"apiVersion": "v1", "kind": "List", "items": objects[len(namespaces) :]}))
         for kind, name in ROLLOUTS:
             wait_rolled_out(self.api, kind, name)
-        self.forwards = {svc: PortForward(k, f"svc/{svc}", port).start() for svc, port in self.forwarded.items()}
+        selectors = {
+            o["metadata"]["name"]: ",".join(f"{key}={value}" for key, value in o["spec"].get("selector", {}).items())
+            for o in objects
+            if o["kind"] == "Service"
+        }
+        # Each Service's pods are watched: a replaced pod (Loki restarted near its memory limit)
+        # gets a new forward on the same port, and the report says when.
+        self.forwards = {
+            svc: PortForward(k, f"svc/{svc}", port, pods=selectors.get(svc) or None).start()
+            for svc, port in self.forwarded.items()
+        }
         f = self.forwards
         endpoints = Endpoints(
             prometheus=PrometheusApi(f["prometheus"].url),
