@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from odin_acceptance.core.workloads import LoadableNode
-from odin_acceptance.targets import target_class
+from odin_acceptance.targets import skip_reason, target_class
 from odin_acceptance.targets.base import PER_NODE_CPU
 from odin_acceptance.targets.kubernetes import ClusterTarget, KindTarget
 from odin_acceptance.verdicts.cpu_window import CpuBaseline, crossing_after
@@ -51,3 +51,9 @@ def test_a_share_of_the_cores_crosses_later_and_never_below_the_threshold():
     assert crossing_after(300, 0.8, quiet, load=0.9) == pytest.approx(300 * 0.7 / 0.8)
     with pytest.raises(AssertionError, match="never passes"):
         crossing_after(300, 0.8, quiet, load=0.75)
+
+
+def test_the_plans_300_second_stress_is_judged_only_where_node_counters_are_their_own():
+    tags = {"alerting", "slow", "cpu_stress", "sc3", "per_node_cpu"}  # the D10 scenario's
+    assert "share the host's kernel" in (skip_reason(target_class("kind").capabilities, tags) or "")
+    assert skip_reason(target_class("local").capabilities, tags) is None
