@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from odin_acceptance.clients.kubectl import Kubectl, KubectlError, PortForward
+from odin_acceptance.core.polling import eventually
 from odin_acceptance.offline import config_tools
 from odin_acceptance.provisioning import supplied
 from odin_acceptance.provisioning.components import ensure
@@ -182,6 +183,34 @@ def test_port_forward_that_exits_says_why(tmp_path):
     kubectl = _fake_kubectl(tmp_path, 'echo "error: services \\"loki\\" not found"\nexit 1\n')
     with pytest.raises(KubectlError, match="not found"):
         PortForward(kubectl, "svc/loki", 3100).start()
+
+
+def test_a_forward_that_loses_its_pod_is_reestablished_on_the_same_port(tmp_path):
+    # The first kubectl forwards until told its pod went ("lost connection to pod", as kubectl
+    # says when the pod is deleted), then exits; the next one must be started on the same port.
+    calls, gone = tmp_path / "calls", tmp_path / "pod-gone"
+    kubectl = _fake_kubectl(
+        tmp_path,
+        f'echo "$@" >> {calls}\necho "Forwarding from 127.0.0.1:43210 -> 3100"\n'
+        f'if [ "$(wc -l < {calls})" -gt 1 ]; then exec sleep 30; fi\n'
+        f"while [ ! -e {gone} ]; do sleep 0.05; done\n"
+        'echo "E1207 lost connection to pod"\nexit 1\n',
+    )
+    forward = PortForward(kubectl, "svc/loki", 3100).start()
+    try:
+        gone.touch()
+
+        def reestablished() -> None:
+            assert forward.restarts, "not re-established yet"
+
+        eventually(reestablished, timeout=10, what="the forward to be re-established")
+        first, second = calls.read_text().splitlines()
+        assert first.endswith("svc/loki :3100") and second.endswith("svc/loki 43210:3100"), (first, second)
+        assert forward.url == "http://127.0.0.1:43210"
+        [note] = forward.describe_restarts()
+        assert "svc/loki: E1207 lost connection to pod" in note, note
+    finally:
+        forward.stop()
 
 
 def test_failed_kubectl_quotes_the_command(tmp_path):

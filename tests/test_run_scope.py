@@ -7,17 +7,26 @@ from __future__ import annotations
 import shutil
 import subprocess
 from pathlib import Path
+from types import SimpleNamespace
 
 import kubernetes_validate
 import pytest
 import yaml
+from pytest_bdd.parser import FeatureParser
 
+from odin_acceptance.clients.grafana_dashboards import Panel, PlanDashboard
+from odin_acceptance.core.evidence import EvidenceLog, ScenarioEvidence
 from odin_acceptance.core.timing_profiles import PROFILES
+from odin_acceptance.features import __file__ as features_init
 from odin_acceptance.stack_config import manifests
 from odin_acceptance.targets.base import KEEP_RESOURCES
-from odin_acceptance.targets.kubernetes import KindCluster, keeps_resources
+from odin_acceptance.targets.kubernetes import ClusterTarget, KindCluster, keeps_resources
 from odin_acceptance.targets.overlay import OverlayDeployment, for_profile
 from odin_acceptance.targets.run_scope import MANAGED_BY, RUN_LABEL, RUN_META_LABEL, RunScope
+from odin_acceptance.verdicts import log_verdicts
+from tests.offline_cluster import offline_target
+
+FEATURES = Path(features_init).parent
 
 pytestmark = pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
 
@@ -191,3 +200,42 @@ def test_a_kind_cluster_the_run_did_not_create_is_never_deleted(tmp_path, monkey
 def test_the_nightly_and_tox_pass_the_cluster_settings_through():
     tox = (Path(__file__).resolve().parent.parent / "tox.ini").read_text()
     assert "KUBECONFIG" in tox and "DOCKER_HOST" in tox
+
+
+def _feature_dashboard(name: str) -> PlanDashboard:
+    """The dashboard table of a feature's Background, as the step reads it."""
+    feature = FeatureParser(str(FEATURES), name).parse()
+    [step] = [s for s in feature.background.steps if s.datatable is not None]
+    rows = [[cell.value for cell in row.cells] for row in step.datatable.rows]
+    return PlanDashboard(step.name.split('"')[1], tuple(Panel(*row) for row in rows[1:]))
+
+
+class _RecordingLoki:
+    """Answers every query with one series and keeps what it was asked."""
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    def query_range(self, expr: str, **_: object) -> dict:
+        self.asked.append(expr)
+        return {"result": [{"stream": {}}]}
+
+
+def test_the_dashboard_scenario_asks_loki_for_the_runs_namespace_on_a_cluster(tmp_path):
+    """On kind and cluster the stack runs in the run's namespace and Promtail keeps only the
+    run's pods: "Every panel of the logs dashboard has data" must send the queries as the run
+    deployed them, not the plan's literal `{namespace="monitoring"}` (which can only time out)."""
+    target = offline_target(ClusterTarget, tmp_path)
+    deployment = target.stack.deployment
+    deployment.applied = deployment.objects()  # what deploy() applies, rendered without a cluster
+    plan = _feature_dashboard("logs_dashboard.feature")
+    loki = _RecordingLoki()
+    logs = SimpleNamespace(target=target, loki=loki)  # the two things the verdict reads of the pipeline
+    evidence = ScenarioEvidence(EvidenceLog(), "Every panel of the logs dashboard has data")
+    log_verdicts.dashboard_has_data(logs, evidence, plan)  # type: ignore[arg-type]
+    run_namespace = target.stack.scope.namespace
+    assert run_namespace.startswith("odin-acceptance-")
+    assert loki.asked == [
+        f'{{namespace="{run_namespace}"}}',
+        f'sum(rate({{namespace="{run_namespace}"}}[5m])) by (pod)',
+    ], "the plan's queries, in the run's namespace"

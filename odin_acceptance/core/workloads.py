@@ -38,6 +38,7 @@ class StressedNode:
     started_at: float
     workload: Workload
     seconds: float  # how long the instrument keeps the load on, unless the scenario ends first
+    load: float = 1.0  # the share of the node's cores it may keep busy (its CPU limit over its cores)
 
 
 @dataclass(frozen=True)

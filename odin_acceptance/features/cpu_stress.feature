@@ -11,6 +11,14 @@ Feature: CPU stress alerting
   stack that has just started looks busy to the rule (its rate divides by the whole window),
   so the load starts once the node is quiet as the rule sees it.
 
+  On a cluster the stress pod keeps every core busy under a CPU limit of the node's cores.
+  Where the nodes share one kernel (kind's are containers on one host) it is limited to 90 %
+  of them, so the control plane on that host keeps a tenth; every node's exporter reads the
+  same host counters there, so "for that node" cannot be shown on such a target: the step
+  says so and judges that HighCPUUsage fires, by the latest moment a 90 % load allows. The
+  plan's 300-second stress is judged only where each node's counters are its own: its
+  arithmetic is that of one node under full load.
+
   Background:
     Given the alerting stack is running
 
@@ -21,7 +29,7 @@ Feature: CPU stress alerting
     Then "HighCPUUsage" fires for that node once its 5-minute rate window is 80 % busy and it has held for 5 minutes
     And receiver "default-receiver" is told about "HighCPUUsage" for that node, with a group wait of 10 seconds
 
-  @sc3
+  @sc3 @per_node_cpu
   Scenario: The plan's own 300-second stress cannot raise HighCPUUsage (D10)
     The rate window fills past 80 % after 4 minutes of load and drains below it 1 minute
     after the load ends, so 300 s of load holds the condition for about 2 minutes, less than

@@ -19,6 +19,7 @@ Feature: How the manifests deploy the stack
   Scenario: Promtail survives a restart without re-sending and keeps streams within Loki's limits
     Then the manifests hold: "Promtail keeps its read positions on the node"
     And the manifests hold: "Promtail gives every stream a bounded set of labels"
+    And the manifests hold: "Promtail finds the log files of every pod, static control-plane pods included"
 
   @rules
   Scenario: Prometheus is wired to its rules and to Alertmanager

@@ -5,8 +5,10 @@ loaded nowhere). Each returns the problems found, in words that name the defect.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+from odin_acceptance.offline.relabel import relabel
 from odin_acceptance.stack_config.manifests import Manifests
 from odin_acceptance.stack_config.model import StackConfig
 from odin_acceptance.stack_config.render import on_claim
@@ -96,6 +98,68 @@ def promtail_labels(objs: Manifests) -> list[str]:
     return problems
 
 
+# Two pods as Promtail's Kubernetes discovery presents them, and the log file the kubelet
+# writes for each (/var/log/pods/<namespace>_<pod>_<id>/<container>/0.log). A static
+# control-plane pod's API object is a mirror with a uid of its own; the kubelet names its
+# directory after the pod's config hash (its annotation kubernetes.io/config.hash).
+_POD = {
+    "__meta_kubernetes_namespace": "odin-test",
+    "__meta_kubernetes_pod_name": "writer",
+    "__meta_kubernetes_pod_uid": "0b0c9a52-5c1f-4b8e-9a43-1f3f1e2d7c11",
+    "__meta_kubernetes_pod_container_name": "app",
+    "__meta_kubernetes_pod_node_name": "worker",
+    "__meta_kubernetes_pod_label_app": "writer",
+}
+_STATIC_POD = {
+    "__meta_kubernetes_namespace": "kube-system",
+    "__meta_kubernetes_pod_name": "kube-apiserver-control-plane",
+    "__meta_kubernetes_pod_uid": "5d7e2c4a-0f61-4a8e-b2c9-7b1e6f0a9d33",
+    "__meta_kubernetes_pod_annotation_kubernetes_io_config_hash": "9c3f5b0e1a2d4c6f8e7b0a1c2d3e4f50",
+    "__meta_kubernetes_pod_annotationpresent_kubernetes_io_config_hash": "true",
+    "__meta_kubernetes_pod_container_name": "kube-apiserver",
+    "__meta_kubernetes_pod_node_name": "control-plane",
+    "__meta_kubernetes_pod_controller_kind": "Node",
+    "__meta_kubernetes_pod_label_component": "kube-apiserver",
+}
+_LOG_FILES = {
+    "a pod": (_POD, "/var/log/pods/odin-test_writer_0b0c9a52-5c1f-4b8e-9a43-1f3f1e2d7c11/app/0.log"),
+    "a static control-plane pod": (
+        _STATIC_POD,
+        "/var/log/pods/kube-system_kube-apiserver-control-plane_9c3f5b0e1a2d4c6f8e7b0a1c2d3e4f50/kube-apiserver/0.log",
+    ),
+}
+
+
+def _glob_matches(path: str, glob: str) -> bool:
+    """Whether `path` matches a Promtail `__path__` glob: `*` and `?` stop at a `/`, `**`
+    crosses directories (doublestar's rules, which Promtail uses)."""
+    parts = re.split(r"(\*\*|\*|\?)", glob)
+    wild = {"**": ".*", "*": "[^/]*", "?": "[^/]"}
+    return bool(glob) and re.fullmatch("".join(wild.get(p, re.escape(p)) for p in parts), path) is not None
+
+
+def promtail_pod_paths(objs: Manifests) -> list[str]:
+    """D3: Promtail's `__path__` for each discovered pod must match the file the kubelet
+    writes, a static pod's (under its config hash, not its uid) included. Judged by running
+    the job's relabelling on the pods as discovery presents them, so any way of writing the
+    rules that finds the files passes."""
+    problems = []
+    for job in _config(objs, "promtail.yaml").get("scrape_configs", []):
+        if "kubernetes_sd_configs" not in job:
+            continue
+        for what, (discovered, log_file) in _LOG_FILES.items():
+            labels = relabel({"__address__": "", **discovered}, job.get("relabel_configs", []))
+            if labels is None:
+                continue  # a job that keeps other pods: another job must find this one
+            path = labels.get("__path__", "")
+            if not _glob_matches(log_file, path):
+                problems.append(
+                    f"job {job['job_name']}: the log file of {what}, {log_file}, is not matched by its path "
+                    f"{path or '(none)'}: its lines never reach Loki (D3)"
+                )
+    return problems
+
+
 def prometheus_wired(objs: Manifests) -> list[str]:
     """The plan's Prometheus loaded no rules and sent to no Alertmanager; D12: API v1 is gone."""
     config = _config(objs, "prometheus.yml")
@@ -118,5 +182,6 @@ CHECKS = {
     "Loki's liveness is not its readiness": loki_liveness,
     "Promtail keeps its read positions on the node": promtail_positions,
     "Promtail gives every stream a bounded set of labels": promtail_labels,
+    "Promtail finds the log files of every pod, static control-plane pods included": promtail_pod_paths,
     "Prometheus evaluates the rules and sends alerts to Alertmanager over its current API": prometheus_wired,
 }

@@ -92,6 +92,9 @@ def target(request: pytest.FixtureRequest, pytestconfig: pytest.Config, tools: d
         if failed or _kept_by_option(pytestconfig):
             say(pytestconfig, _keep_artifacts(pytestconfig, target))
         target.stop(failed=failed)
+        for title, text in target.stack.run_notes().items():  # e.g. port-forwards re-established
+            pytestconfig.stash[EVIDENCE_KEY].context[title] = text
+            say(pytestconfig, f"{title}: {text}")
         left = target.left_behind
         if left:
             pytestconfig.stash[EVIDENCE_KEY].context["left in the cluster"] = "; ".join(left)

@@ -8,6 +8,7 @@ from odin_acceptance.provisioning.supplied import Supplied
 from odin_acceptance.targets.base import (
     COMPONENT_FAULTS,
     KUBERNETES_API,
+    PER_NODE_CPU,
     POD_DISCOVERY,
     REAL_CONTAINERS,
     SIMULATED_FLEET,
@@ -50,6 +51,12 @@ NEEDS: dict[str, tuple[str, str]] = {
         "allows unprivileged user namespaces (the fleet's Prometheus runs in-cluster, as a pod would)",
     ),
     "local_only": (COMPONENT_FAULTS, "stops and starts components: runs on the local target"),
+    "per_node_cpu": (
+        PER_NODE_CPU,
+        "needs each node's CPU counters to be its own: this target's nodes share the host's kernel (kind), so "
+        "every node reads the same load, and its stress keeps only 90 % of the cores busy; the rule's promtool "
+        "test shows the same on every target",
+    ),
 }
 # Tags of scenarios that run the loki/promtail programs on this machine (offline checks):
 # they need them supplied on every target.

@@ -89,6 +89,9 @@ SUPPLIED_EXECUTABLES = "supplied executables"
 POD_DISCOVERY = "Prometheus's Kubernetes discovery"
 # The cluster's nodes are simulated: thousands of GPU nodes fit on one machine.
 SIMULATED_FLEET = "a simulated GPU fleet"
+# Each node's CPU counters are its own: loading one node shows on that node alone. kind's
+# nodes are containers on one kernel, so every node-exporter reads the host's /proc/stat.
+PER_NODE_CPU = "per-node CPU isolation"
 
 
 class Target:

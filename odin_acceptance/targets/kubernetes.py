@@ -40,6 +40,7 @@ from odin_acceptance.stack_config import manifests
 from odin_acceptance.stack_config.services import stack_services
 from odin_acceptance.targets.base import (
     KUBERNETES_API,
+    PER_NODE_CPU,
     POD_DISCOVERY,
     REAL_CONTAINERS,
     Endpoints,
@@ -63,6 +64,29 @@ def pinned_images() -> list[str]:
     return sorted({image for c in COMPONENTS + SUPPLIED for image in c.images} | {PYTHON_IMAGE})
 
 
+# The Pod Security level of the namespaces the workloads run in: the strictest there is, as a
+# cluster that enforces it everywhere would ask (the stack's own namespace cannot: node-exporter
+# and Promtail read the host; manifests/base/namespace.yaml).
+WORKLOAD_POD_SECURITY = {f"pod-security.kubernetes.io/{mode}": "restricted" for mode in ("enforce", "warn", "audit")}
+# The stock image's `nobody`: an instrument needs no identity, only to read its ConfigMap.
+INSTRUMENT_USER = 65534
+# The CPU stress's share of a node's cores where the nodes share the host's kernel (kind): the
+# host's control plane and the stack keep a tenth, and 90 % still passes HighCPUUsage's 80 %.
+SHARED_KERNEL_LOAD = 0.9
+# What the stress pod asks the scheduler for: its limit is what it burns, not what it needs placed.
+STRESS_REQUEST = "100m"
+
+
+def stress_resources(cpus: int, load: float) -> dict[str, dict[str, str]]:
+    """The CPU stress pod's resources: a limit of `load` of the node's `cpus` cores."""
+    return {"requests": {"cpu": STRESS_REQUEST}, "limits": {"cpu": f"{round(cpus * 1000 * load)}m"}}
+
+
+def workload_namespace(name: str) -> dict:
+    """A namespace for the scenarios' workloads, admitting only pods that meet `restricted`."""
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": dict(WORKLOAD_POD_SECURITY)}}
+
+
 def instrument_pod(
     namespace: str,
     name: str,
@@ -70,20 +94,35 @@ def instrument_pod(
     args: list[str],
     node: str | None = None,
     labels: Mapping[str, str] | None = None,
+    resources: Mapping[str, Mapping[str, str]] | None = None,
 ) -> dict:
     """A pod running one instrument from the `odin-instruments` ConfigMap on the stock image
-    (`labels`: the run's among them, which Promtail's scope keeps)."""
+    (`labels`: the run's among them, which Promtail's scope keeps). It meets Pod Security's
+    `restricted` level, so a cluster enforcing it admits every pod the suite starts."""
+    container: dict = {
+        "name": "app",
+        "image": PYTHON_IMAGE,
+        "imagePullPolicy": "IfNotPresent",
+        "command": ["python", "-u", f"/instruments/{script}", *args],
+        "volumeMounts": [{"name": "instruments", "mountPath": "/instruments"}],
+        "securityContext": {
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "capabilities": {"drop": ["ALL"]},
+        },
+    }
+    if resources:
+        container["resources"] = {kind: dict(values) for kind, values in resources.items()}
     spec: dict = {
         "restartPolicy": "Never",
-        "containers": [
-            {
-                "name": "app",
-                "image": PYTHON_IMAGE,
-                "imagePullPolicy": "IfNotPresent",
-                "command": ["python", "-u", f"/instruments/{script}", *args],
-                "volumeMounts": [{"name": "instruments", "mountPath": "/instruments"}],
-            }
-        ],
+        "automountServiceAccountToken": False,
+        "securityContext": {
+            "runAsNonRoot": True,
+            "runAsUser": INSTRUMENT_USER,
+            "runAsGroup": INSTRUMENT_USER,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "containers": [container],
         "volumes": [{"name": "instruments", "configMap": {"name": "odin-instruments"}}],
     }
     if node:
@@ -171,7 +210,8 @@ class ExistingCluster(Cluster):
     """A cluster that exists (`--kubeconfig`, `--context`), shared with others: this run's
     share of it is a namespace and a label (RunScope)."""
 
-    provides = frozenset({KUBERNETES_API, REAL_CONTAINERS, POD_DISCOVERY})
+    # A cluster's nodes are machines (or VMs) of their own: each node's CPU counters are its own.
+    provides = frozenset({KUBERNETES_API, REAL_CONTAINERS, POD_DISCOVERY, PER_NODE_CPU})
     name = "cluster"
     overlay_namespace = "odin-acceptance"
 
@@ -242,6 +282,9 @@ class KindCluster(ExistingCluster):
 
     name = "kind"
     cluster_name = "odin-acceptance"
+    # kind's nodes are containers on the host's kernel: every node-exporter reads the host's
+    # /proc/stat, so a load on one node shows on all of them.
+    provides = ExistingCluster.provides - {PER_NODE_CPU}
 
     def __init__(self, options: TargetOptions) -> None:
         super().__init__(options)
@@ -372,6 +415,12 @@ class OverlayStack(Stack):
     def deployed_dashboard(self, title: str) -> dict:
         return self.deployment.deployed_dashboard(title)
 
+    def deployed_query(self, expr: str) -> str:
+        return self.scope.query(expr)
+
+    def run_notes(self) -> dict[str, str]:
+        return self.deployment.forward_notes()
+
     def diagnostics(self) -> dict[str, str]:
         out = self.deployment.diagnostics()
         if self._endpoints is not None:
@@ -418,8 +467,7 @@ class PodNodes(Nodes):
         if namespace not in self._namespaces:  # first workload of a namespace
             self._namespaces.append(namespace)
             self.stack.extra.append(("Namespace", namespace))
-            ns = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}
-            k.apply(json.dumps(self.scope.label(ns)))
+            k.apply(json.dumps(self.scope.label(workload_namespace(namespace))))
             instruments = yaml.safe_load(k.configmap_from_files("odin-instruments", instrument_files()))
             k.apply(json.dumps(self.scope.label(instruments)))
         pod_labels = {**(labels or {}), **self.scope.labels}
@@ -439,14 +487,20 @@ class PodNodes(Nodes):
         return LoadableNode(name, instance, int(node["status"]["capacity"]["cpu"]))
 
     def stress_cpu(self, node: LoadableNode, name: str, seconds: float) -> StressedNode:
+        # Every core, capped by a CPU limit at the node's cores; where the nodes share the
+        # host's kernel, at a share of them, so the control plane on that host is not starved.
         k = self.stack.deployment.kubectl
+        load = 1.0 if PER_NODE_CPU in self.stack.cluster.provides else SHARED_KERNEL_LOAD
         args = ["--cpus", str(node.cpus), "--seconds", f"{seconds:g}"]
         started = time.time()
-        pod = instrument_pod(k.namespace, name, "cpu_stress.py", args, node=node.node, labels=self.scope.labels)
+        resources = stress_resources(node.cpus, load)
+        pod = instrument_pod(
+            k.namespace, name, "cpu_stress.py", args, node=node.node, labels=self.scope.labels, resources=resources
+        )
         k.apply(json.dumps(pod))
         workload = Workload(k.namespace, name, "app")
         self._workloads.add(workload)
-        return StressedNode(node.node, node.instance, started, workload, seconds)
+        return StressedNode(node.node, node.instance, started, workload, seconds, load)
 
     def stop_workload(self, workload: Workload) -> None:
         self._workloads.discard(workload)

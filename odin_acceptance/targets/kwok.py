@@ -228,6 +228,9 @@ class ServedStack(ProcessStack):
     def deployed_dashboard(self, title: str) -> dict:
         return self._deployment().deployed_dashboard(title)
 
+    def run_notes(self) -> dict[str, str]:
+        return self.deployment.forward_notes() if self.deployment is not None else {}
+
     def diagnostics(self) -> dict[str, str]:
         out = self.deployment.diagnostics() if self.deployment is not None else {}
         if self._forwarded is not None:

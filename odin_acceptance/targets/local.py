@@ -38,6 +38,7 @@ from odin_acceptance.stack_config.manifests import CONFIGS
 from odin_acceptance.stack_config.services import StandIns, stack_table
 from odin_acceptance.targets.base import (
     COMPONENT_FAULTS,
+    PER_NODE_CPU,
     SUPPLIED_EXECUTABLES,
     Endpoints,
     Target,
@@ -447,6 +448,8 @@ class ProcessStack(Stack):
 class ProcessNodes(Nodes):
     """This machine as the one node: workloads are processes registered as its pods, their
     output in the CRI files the stack's Promtail tails."""
+
+    provides = frozenset({PER_NODE_CPU})  # the one node is this machine: its CPU counters are its own
 
     def __init__(self, stack: ProcessStack) -> None:
         self.stack = stack

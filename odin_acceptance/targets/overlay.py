@@ -171,7 +171,17 @@ class OverlayDeployment:
         k.apply(json.dumps({"apiVersion": "v1", "kind": "List", "items": objects[len(namespaces) :]}))
         for kind, name in ROLLOUTS:
             wait_rolled_out(self.api, kind, name)
-        self.forwards = {svc: PortForward(k, f"svc/{svc}", port).start() for svc, port in self.forwarded.items()}
+        selectors = {
+            o["metadata"]["name"]: ",".join(f"{key}={value}" for key, value in o["spec"].get("selector", {}).items())
+            for o in objects
+            if o["kind"] == "Service"
+        }
+        # Each Service's pods are watched: a replaced pod (Loki restarted near its memory limit)
+        # gets a new forward on the same port, and the report says when.
+        self.forwards = {
+            svc: PortForward(k, f"svc/{svc}", port, pods=selectors.get(svc) or None).start()
+            for svc, port in self.forwarded.items()
+        }
         f = self.forwards
         endpoints = Endpoints(
             prometheus=PrometheusApi(f["prometheus"].url),
@@ -190,6 +200,12 @@ class OverlayDeployment:
     def stop(self) -> None:
         for forward in self.forwards.values():
             forward.stop()
+
+    def forward_notes(self) -> dict[str, str]:
+        """Each port-forward re-established during the run (its pod replaced, kubectl gone),
+        when and why: a wait that saw "connection refused" then reads as what it was."""
+        restarts = [line for forward in self.forwards.values() for line in forward.describe_restarts()]
+        return {"port-forwards re-established": "; ".join(restarts)} if restarts else {}
 
     def remove(self, extra: Sequence[tuple[str, str]] = ()) -> list[str]:
         """Delete the run's cluster-wide objects and its namespace (and so everything in it),
@@ -220,4 +236,4 @@ class OverlayDeployment:
         return manifests.Manifests(tuple(self.applied)).dashboard(title)
 
     def diagnostics(self) -> dict[str, str]:
-        return cluster_diagnostics(self.api, [name for _, name in ROLLOUTS])
+        return {**cluster_diagnostics(self.api, [name for _, name in ROLLOUTS]), **self.forward_notes()}

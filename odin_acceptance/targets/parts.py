@@ -127,9 +127,20 @@ class Stack(Part, ABC):
     def deployed_dashboard(self, title: str) -> dict[str, Any]:
         """A Grafana dashboard (by title) as this run provisioned it."""
 
+    def deployed_query(self, expr: str) -> str:
+        """A query of the stack's namespace as this run's dashboards ask it: the manifests'
+        own where the stack runs in the namespace they name; on a shared cluster, scoped to
+        the run's namespace by the function that scoped the deployed dashboard."""
+        return expr
+
     @abstractmethod
     def promtail_metric(self, name: str, where: LabelFilter | None = None) -> float:
         """A metric summed over every Promtail (over the samples whose labels pass `where`)."""
+
+    def run_notes(self) -> dict[str, str]:
+        """What happened to the stack during the run that a reader of the report must know
+        (a port-forward re-established after its pod was replaced): title -> text."""
+        return {}
 
     def broken_links(self) -> dict[str, str]:
         """Links of the running stack that are broken now (clients.links): link -> cause."""

@@ -35,13 +35,17 @@ class CpuBaseline:
     as_the_rule_sees_it: float  # 1 − avg(rate(idle[W])): what the alert's expression computes
 
 
-def crossing_after(window: float, threshold: float, before: CpuBaseline) -> float:
-    """Seconds of full load until the rule's value passes `threshold`."""
+def crossing_after(window: float, threshold: float, before: CpuBaseline, load: float = 1.0) -> float:
+    """Seconds of load until the rule's value passes `threshold`: full load by default; a
+    `load` below 1 (a share of the cores) gives the latest crossing, W · (p − b0) / (l − b0),
+    since the node is at least that busy while it lasts."""
     if before.as_the_rule_sees_it >= threshold:
         raise AssertionError(
             f"the rule already sees the node {before.as_the_rule_sees_it:.0%} busy: the load's effect cannot be timed"
         )
-    return window * (threshold - before.busy) / (1.0 - before.busy)
+    if load <= threshold:
+        raise AssertionError(f"a load of {load:.0%} of the cores never passes {threshold:.0%} on a quiet node")
+    return window * (threshold - before.busy) / (load - before.busy)
 
 
 def drain_after(window: float, threshold: float, busy_since: float) -> float:

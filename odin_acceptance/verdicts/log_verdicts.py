@@ -6,12 +6,13 @@ from __future__ import annotations
 import time
 
 from odin_acceptance.clients import links
-from odin_acceptance.clients.grafana_dashboards import PlanDashboard
+from odin_acceptance.clients.grafana_dashboards import Panel, PlanDashboard, panels_of
 from odin_acceptance.core import timeouts
 from odin_acceptance.core.evidence import ScenarioEvidence
 from odin_acceptance.core.polling import eventually
 from odin_acceptance.pipelines.log_path import LogPipeline, judge_latencies
 from odin_acceptance.pipelines.log_workloads import MarkerEntry, MarkerLine, SteadyWriter
+from odin_acceptance.targets.base import Stack
 
 
 def marker_searchable(
@@ -62,10 +63,27 @@ def ingest_latencies(
     )
 
 
+def dashboard_queries(stack: Stack, plan_dashboard: PlanDashboard) -> list[tuple[str, str]]:
+    """(panel, query) of each panel of the plan's dashboard as this run provisioned it. On a
+    shared cluster the stack runs in the run's namespace and Promtail ships only the run's
+    pods, so the plan's literal `{namespace="monitoring"}` can only come back empty: each
+    query is scoped as the deployed dashboard's were, and must be the one it holds."""
+    deployed = panels_of(stack.deployed_dashboard(plan_dashboard.title))
+    out = []
+    for panel in plan_dashboard.panels:
+        query = stack.deployed_query(panel.query)
+        assert Panel(panel.title, panel.type, query) in deployed, (
+            f"panel {panel.title!r}: the deployed {plan_dashboard.title!r} dashboard does not ask {query} "
+            f"(the plan's {panel.query} as this run scopes it); it asks {sorted(deployed)}"
+        )
+        out.append((panel.title, query))
+    return out
+
+
 def dashboard_has_data(logs: LogPipeline, evidence: ScenarioEvidence, plan_dashboard: PlanDashboard) -> None:
-    """Every panel query of the plan's dashboard returns data from Loki (each waited for,
-    since the streams behind them may still be arriving)."""
-    queries = [(p.title, p.query) for p in plan_dashboard.panels]
+    """Every panel query of the plan's dashboard, as the run deployed it, returns data from
+    Loki (each waited for, since the streams behind them may still be arriving)."""
+    queries = dashboard_queries(logs.target.stack, plan_dashboard)
 
     def answered(panel: str, expr: str) -> int:
         data = logs.loki.query_range(expr, since=3600, limit=100, step="60s" if "rate(" in expr else None)
@@ -77,7 +95,7 @@ def dashboard_has_data(logs: LogPipeline, evidence: ScenarioEvidence, plan_dashb
         series = eventually(
             lambda p=panel, e=expr: answered(p, e), timeout=timeouts.NEW_STREAM, what=f"panel {panel!r} to have data"
         )
-        evidence.record(f"panel “{panel}”", time.perf_counter() - started, "s", note=f"{series} series")
+        evidence.record(f"panel “{panel}”", time.perf_counter() - started, "s", note=f"{series} series of {expr}")
 
 
 def every_container_has_stream(logs: LogPipeline, evidence: ScenarioEvidence, run_started: float, limit: float) -> None:

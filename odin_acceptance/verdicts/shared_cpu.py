@@ -1,0 +1,52 @@
+"""HighCPUUsage on nodes that share one kernel (a target without per-node CPU isolation:
+kind, whose nodes are containers on one host). Every node-exporter there reads the host's
+/proc/stat, so a load on one node shows on every node: that the alert fires *for that node*
+alone cannot be shown. What can be: it fires for that node's exporter, no later than the
+load's share of the cores allows."""
+
+from __future__ import annotations
+
+from odin_acceptance.core import timeouts
+from odin_acceptance.core.evidence import ScenarioEvidence
+from odin_acceptance.core.timing_profiles import delivery_window
+from odin_acceptance.core.workloads import StressedNode
+from odin_acceptance.pipelines.alert_journey import AlertPipeline, FiredAlert, Stimulus
+from odin_acceptance.verdicts.cpu_window import CpuBaseline, crossing_after
+
+NOT_SHOWN = (
+    "for that node cannot be shown on this target: its nodes share the host's kernel, so every "
+    "node's exporter reads the same CPU counters and the load shows on every node"
+)
+
+
+def fires_on_shared_counters(
+    pipeline: AlertPipeline,
+    evidence: ScenarioEvidence,
+    alert: str,
+    stressed: StressedNode,
+    before: CpuBaseline,
+    window: float,
+    busy: float,
+    hold: float,
+) -> FiredAlert:
+    """Waits for a CPU alert to fire on the stressed node's exporter, by the latest moment a
+    load of `stressed.load` of the cores passes `busy` over `window` seconds, then S+E+H.
+    The pending moment is not judged against a lower bound: the host's other work adds to it."""
+    scrape, evaluation = pipeline.scrape_interval("node-exporter"), pipeline.evaluation_interval(alert)
+    held = delivery_window(scrape=scrape, evaluation=evaluation, for_=hold, group_wait=0)
+    latest = crossing_after(window, busy, before, load=stressed.load)
+    description = f"{stressed.node} (and every node on its kernel) at {stressed.load:.0%} load for {latest:.0f} s"
+    stimulus = Stimulus(description, {"instance": stressed.instance}, stressed.started_at + latest)
+    fired = pipeline.wait_firing(alert, stimulus, held, "node-exporter")
+    evidence.record("busy before the load", before.busy * 100, "%", note=NOT_SHOWN)
+    evidence.record("share of the node's cores loaded", stressed.load * 100, "%", note="the stress pod's CPU limit")
+    took = fired.observed_firing_at - stressed.started_at
+    evidence.record(
+        "load start → firing",
+        took,
+        "s",
+        high=latest + scrape + evaluation + hold + timeouts.DELIVERY_SLACK,
+        note=f"the window passes {busy:.0%} by {latest:.0f} s of load at {stressed.load:.0%}, then S+E+H; {NOT_SHOWN}",
+        fails=f"{alert} fired {took:.0f} s after the load started on {stressed.node}",
+    )
+    return fired
