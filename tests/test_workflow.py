@@ -112,11 +112,13 @@ def test_the_nightly_selects_the_soak_and_the_cpu_stress_and_no_fault_scenario(t
     assert any("soak" in tags for tags in selected), "the soak is not in the nightly's selection: SC6 never covered"
     assert any("cpu_stress" in tags for tags in selected), "the CPU stress is not in the nightly's selection"
     assert not any("fault" in tags for tags in selected), "fault scenarios stop processes: local target only"
-    # And kind can run them: nothing they need is missing there.
+    # And kind can run them: the soak and a stress that raises HighCPUUsage need nothing kind
+    # lacks. (The plan's own 300 s stress judges one node's counters, which kind's nodes do not
+    # have of their own: it may be skipped there, with its reason.)
     can = target_class("kind").capabilities
-    opted = [set(tags) for tags in selected if {"soak", "cpu_stress"} & set(tags)]
-    skipped = {reason for tags in opted if (reason := skip_reason(can, tags, NOTHING_SUPPLIED))}
-    assert not skipped, skipped
+    runnable = [set(tags) for tags in selected if not skip_reason(can, set(tags), NOTHING_SUPPLIED)]
+    assert any("soak" in tags for tags in runnable), "the soak cannot run on kind"
+    assert any("cpu_stress" in tags for tags in runnable), "no CPU stress scenario can run on kind"
     assert parse_duration(_option(args, "--soak-duration")) == 30 * 60
 
 
