@@ -17,8 +17,8 @@ def markdown(verdicts: dict[str, Any]) -> str:
         lines += [f"**INCOMPLETE: the run ended early ({verdicts['ended_early']})**", ""]
     lines += ["| | criterion | verdict | detail |", "|---|---|---|---|"]
     for ident, c in verdicts["criteria"].items():
-        detail = c["detail"].replace("|", "\\|")
-        lines.append(f"| {ident} | {c['criterion']} | {_MARK.get(c['state'], c['state'])} | {detail} |")
+        detail, state = c["detail"].replace("|", "\\|"), c["state"].replace("_", " ")  # holds_in_part
+        lines.append(f"| {ident} | {c['criterion']} | {_MARK.get(state, state)} | {detail} |")
     return "\n".join(lines) + "\n"
 
 
