@@ -98,6 +98,12 @@ def test_a_verdict_says_the_most_its_target_can_show():
     assert document(EvidenceLog(), expected)["criteria"]["SC3"]["ceiling"] == "holds_in_part"
     short = RunRecord((here, fleet))  # the target could have run it: a shortfall, said so
     assert "short of what local can show (holds)" in summary_html(EvidenceLog(), short, {})
+    left_out = ScenarioResult("Exporter down", "skipped", frozenset({"sc3"}), 'left out of this run by -m "rules"')
+    partial = RunRecord((here, fleet, left_out), beyond_target=frozenset({fleet.name}))
+    assert "holds in part is the most local can show, and this run left out some of it" in summary_html(
+        EvidenceLog(), partial, {}
+    )
+    assert document(EvidenceLog(), partial)["criteria"]["SC3"]["as_expected_on_target"] is False
 
 
 def _row(html: str, ident: str) -> str:

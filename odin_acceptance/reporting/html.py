@@ -88,6 +88,8 @@ def ceiling_text(verdict: Verdict, target: str) -> str:
         return ""
     if verdict.as_expected:
         return f"the most {target} can show: the rest needs another target (see the sign-off across runs)"
+    if verdict.status == verdict.ceiling:
+        return f"{verdict.ceiling} is the most {target} can show, and this run left out some of it"
     return f"short of what {target} can show ({verdict.ceiling})"
 
 

@@ -57,6 +57,7 @@ def _criterion(
         "kind": kind,
         "state": state_name(verdict.status),
         "ceiling": state_name(verdict.ceiling),
+        "as_expected_on_target": verdict.as_expected,
         "detail": verdict.detail,
         "note": criterion.note,
         "duration_seconds": criterion.duration,
