@@ -351,9 +351,12 @@ def _run_facts(config: pytest.Config) -> verdicts_file.RunFacts:
         version = importlib.metadata.version("odin-acceptance")
     except importlib.metadata.PackageNotFoundError:
         version = "unknown"
+    commit = _git_commit(config.rootpath)
+    if commit == "unknown":  # features of another directory: the suite's own checkout, if it is one
+        commit = _git_commit(Path(__file__).resolve().parent)
     return verdicts_file.RunFacts(
         suite_version=version,
-        commit=_git_commit(config.rootpath),
+        commit=commit,
         manifests_sha256=digest,
         timing_profile=profile_of(config).name,
         started=_iso(config.stash[STARTED_KEY]),
