@@ -36,7 +36,7 @@ quick: $(DEPS) lint
 ## writes reports/signoff.html and reports/signoff.json. SIGNOFF_RUNS="dir dir…" names others.
 SIGNOFF_RUNS ?= $(wildcard reports/verdicts.json reports-*/verdicts.json)
 signoff: $(DEPS)
-	@test -n "$(strip $(SIGNOFF_RUNS))" || { echo "error: no run to sign off: run the suite (make acceptance, or pytest --target kwok --html=reports-kwok/acceptance.html --evidence=reports-kwok/evidence.json), or name runs with SIGNOFF_RUNS"; exit 2; }
+	@test -n "$(strip $(SIGNOFF_RUNS))" || { echo "error: no run to sign off: run the suite (make acceptance; keep each target's reports/ as reports-<target>/), or name runs with SIGNOFF_RUNS"; exit 2; }
 	$(VENV)/bin/python -m odin_acceptance.signoff --out reports $(SIGNOFF_RUNS)
 
 lint: $(DEPS)
