@@ -5,7 +5,7 @@ VENV := .venv
 DEPS := $(VENV)/.deps-installed
 PYTEST_ARGS ?=
 
-.PHONY: acceptance test quick lint provision lock clean
+.PHONY: acceptance test quick lint provision lock clean signoff
 
 # The locked, hashed dependencies (pip refuses a file whose hash differs), then the suite
 # itself, editable and without build isolation (its build backend comes from the lock too),
@@ -31,6 +31,13 @@ test: $(DEPS) lint
 ## quick: lint and the offline project tests only (under a minute; no acceptance runs)
 quick: $(DEPS) lint
 	$(VENV)/bin/pytest -c tests/pytest.ini tests -m "not slow" $(PYTEST_ARGS)
+
+## signoff: one sign-off across the runs in reports/ and reports-*/ (e.g. reports-kwok/, reports-kind/):
+## writes reports/signoff.html and reports/signoff.json. SIGNOFF_RUNS="dir dir…" names others.
+SIGNOFF_RUNS ?= $(wildcard reports/verdicts.json reports-*/verdicts.json)
+signoff: $(DEPS)
+	@test -n "$(strip $(SIGNOFF_RUNS))" || { echo "error: no run to sign off: run the suite (make acceptance; keep each target's reports/ as reports-<target>/), or name runs with SIGNOFF_RUNS"; exit 2; }
+	$(VENV)/bin/python -m odin_acceptance.signoff --out reports $(SIGNOFF_RUNS)
 
 lint: $(DEPS)
 	$(VENV)/bin/ruff check .

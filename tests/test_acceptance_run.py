@@ -32,9 +32,8 @@ REPO = Path(__file__).resolve().parent.parent
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("provisioned")]
 
 
-def test_full_local_acceptance_run_passes_and_reports(tmp_path, supplied_components):
-    out = tmp_path / "reports"
-    proc = run_suite(out)
+def test_full_local_acceptance_run_passes_and_reports(local_run, supplied_components, tmp_path):
+    out, proc = local_run.out, local_run.proc  # made once a session: the sign-off reads it too
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
     suite = ET.parse(out / "junit.xml").getroot().find("testsuite")
     assert int(suite.get("tests")) >= 25 and suite.get("failures") == "0" and suite.get("errors") == "0"
@@ -322,9 +321,8 @@ def _state(pid: int) -> str:
         return "gone"
 
 
-def test_full_kwok_acceptance_run_passes_on_a_real_control_plane(tmp_path):
-    out = tmp_path / "reports"
-    proc = run_suite(out, "--target", "kwok")
+def test_full_kwok_acceptance_run_passes_on_a_real_control_plane(kwok_run):
+    out, proc = kwok_run.out, kwok_run.proc  # made once a session: the sign-off reads it too
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
     suite = ET.parse(out / "junit.xml").getroot().find("testsuite")
     assert suite.get("failures") == "0" and suite.get("errors") == "0"

@@ -3,14 +3,10 @@ three GPU nodes: every line of the fleet's code runs in `make test` (the 1,000-n
 minutes and two cores; its figures are in the README), and a route that groups by host is
 caught."""
 
-from pathlib import Path
-
 import pytest
 
-from odin_acceptance.features import __file__ as features_init
-from odin_acceptance.stack_config import manifests
 from odin_acceptance.targets.discovery_witness import user_namespaces_allowed
-from tests.suite_runs import edit, run_suite
+from tests.suite_runs import edit, run_suite, small_fleet
 
 pytestmark = [
     pytest.mark.slow,
@@ -18,32 +14,9 @@ pytestmark = [
     pytest.mark.skipif(not user_namespaces_allowed(), reason="the fleet's Prometheus needs user namespaces"),
 ]
 
-FEATURE = Path(features_init).parent / "gpu_fleet.feature"
-# The fleet's size, as the feature states it -> three GPU nodes.
-SMALLER = {
-    "a fleet of 1,000 GPU nodes": "a fleet of 3 GPU nodes",
-    "GPU node 500 of the fleet": "GPU node 2 of the fleet",
-    "the fleet's 8,000 GPUs": "the fleet's 24 GPUs",
-    "GPU 3 of 50 nodes": "GPU 3 of 3 nodes",
-}
 
-
-def small_fleet(directory: Path) -> Path:
-    directory.mkdir()
-    text = FEATURE.read_text()
-    for big, small in SMALLER.items():
-        assert big in text, f"{big!r} is no longer in {FEATURE}"
-        text = text.replace(big, small)
-    (directory / "gpu_fleet.feature").write_text(text)
-    (directory / "test_small_fleet.py").write_text('from pytest_bdd import scenarios\n\nscenarios(".")\n')
-    return directory
-
-
-def test_a_small_fleet_alerts_once_and_groups_its_gpus(tmp_path):
-    features = small_fleet(tmp_path / "f")
-    proc = run_suite(
-        tmp_path / "r", "--target", "kwok", "--include", "scale", features=features, manifest_dir=manifests.BASE
-    )
+def test_a_small_fleet_alerts_once_and_groups_its_gpus(fleet_run):
+    proc = fleet_run.proc  # made once a session: the sign-off across runs reads it too
     assert proc.returncode == 0, proc.stdout[-4000:]
     assert "2 passed" in proc.stdout, proc.stdout[-2000:]
 

@@ -28,6 +28,7 @@ ALLOWED: dict[str, set[str]] = {
     "verdicts": {"core", "clients", "stack_config", "pipelines", "targets.base"},
     "targets": BELOW_TARGETS,
     "reporting": {"core", "verdicts"},
+    "signoff": {"core", "verdicts"},  # reads runs' verdicts.json; runs nothing
     "instruments": set(),
     "features": set(),
     "plugin": BELOW_TARGETS | {"targets", "reporting", "steps"},

@@ -95,6 +95,8 @@ def test_the_wheel_carries_the_features_overlays_instruments_and_entry_point(whe
         "odin_acceptance/overlays/kind-cluster.yaml",
         "odin_acceptance/instruments/fake_dcgm_exporter.py",
         "odin_acceptance/plugin/__init__.py",
+        "odin_acceptance/verdicts/verdicts.schema.json",  # what the sign-off's inputs follow
+        "odin_acceptance/signoff/__main__.py",
     ):
         assert needed in names, f"the wheel lacks {needed}"
     (entry_points,) = [n for n in names if n.endswith(".dist-info/entry_points.txt")]

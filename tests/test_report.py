@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from odin_acceptance.core.evidence import EvidenceLog
-from odin_acceptance.reporting.html import diagnostics_html, summary_html, unmet, verdicts_json
+from odin_acceptance.reporting.html import diagnostics_html, summary_html, unmet
 from odin_acceptance.verdicts.criteria import (
     CRITERION_TAGS,
     DELIVERABLES,
@@ -13,6 +13,7 @@ from odin_acceptance.verdicts.criteria import (
     ScenarioResult,
     judge,
 )
+from odin_acceptance.verdicts.verdicts_file import document as verdicts_json
 from tests.report_screenshot import ink, screenshot
 
 SC2 = next(c for c in SUCCESS_CRITERIA if c.ident == "SC2")
@@ -107,7 +108,7 @@ def test_a_run_cut_short_holds_nothing_its_missing_scenarios_prove():
     assert "INCOMPLETE: the run ended early (the stack did not start" in html
     assert "1 selected scenario did not run" in html
     doc = verdicts_json(EvidenceLog(), record)
-    assert doc["complete"] is False and doc["criteria"]["SC4"]["state"] == "holds in part"
+    assert doc["complete"] is False and doc["criteria"]["SC4"]["state"] == "holds_in_part"
 
 
 def test_the_24_hour_criterion_holds_only_for_a_24_hour_soak():

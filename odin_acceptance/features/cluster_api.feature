@@ -9,13 +9,15 @@ Feature: The cluster accepts and runs the stack
   Background:
     Given the logging stack is running
 
+  @deployed
   Scenario: Every workload of the stack is fully rolled out
     Then every Deployment, StatefulSet and DaemonSet of the stack has all its replicas ready
 
+  @deployed
   Scenario: Every Service of the stack has a ready endpoint
     Then every Service of the stack has a ready endpoint for each of its ports
 
-  @pod_discovery
+  @pod_discovery @discovery
   Scenario: Prometheus discovers the exporters of its own namespace only
     A shared cluster runs its own node-exporter and dcgm-exporter pods with the same labels;
     scraping them would mix the cluster's values into these verdicts. On kwok a witness
@@ -25,6 +27,7 @@ Feature: The cluster accepts and runs the stack
     Then Prometheus's pod discovery scrapes every node-exporter pod of the stack's namespace
     And it discovers no pod of any other namespace, the look-alike included
 
+  @deployed
   Scenario Outline: Service accounts may do what their component needs, and no more
     Then the "<account>" service account <may> "<verb>" "<resource>" <scope>
 

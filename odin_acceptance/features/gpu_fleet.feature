@@ -12,7 +12,7 @@ Feature: GPU alerting at the scale of the ODIN cluster
     And a fleet of 1,000 GPU nodes with 8 GPUs each at 45 °C, found through pod discovery
     And the alerting stack watches the fleet
 
-  @gpu @sc3 @sc5
+  @gpu @sc3 @sc4 @sc5
   Scenario: One hot GPU among 8,000 fires on time and reaches the GPU team once
     Given GPU node 500 of the fleet
     When GPU 5 reports 85 °C
@@ -21,7 +21,7 @@ Feature: GPU alerting at the scale of the ODIN cluster
     And the notification has severity "warning" and names the GPU's host, index, UUID and model
     And it is the only GPU alert of the fleet's 8,000 GPUs, and receiver "gpu-alerts" is told of it once in the next 10 seconds
 
-  @gpu @sc5
+  @gpu @sc4 @sc5
   Scenario: Fifty GPUs crossing at once reach the GPU team as one group
     When GPU 3 of 50 nodes reports 85 °C at once
     Then receiver "gpu-alerts" gets all their "GPUHighTemperature" alerts in one group, the last notification naming every GPU, once the condition has held for 2 minutes with a group wait of 10 seconds and a group interval of 10 seconds

@@ -3,8 +3,10 @@ included), the HTML report's extras and summary, and the evidence JSON."""
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import html
+import importlib.metadata
 import json
 import subprocess
 import time
@@ -38,7 +40,8 @@ from odin_acceptance.plugin.state import (
 )
 from odin_acceptance.reporting import html as report_html
 from odin_acceptance.stack_config import manifests
-from odin_acceptance.targets import Target, skip_reason
+from odin_acceptance.targets import Target, skip_reason, target_class
+from odin_acceptance.verdicts import decisions, verdicts_file
 from odin_acceptance.verdicts.criteria import (
     DELIVERABLES,
     NOT_RUN,
@@ -328,6 +331,48 @@ def _git_commit(root: Path) -> str:
     return out.stdout.strip() or "unknown"
 
 
+def _iso(seconds: float) -> str:
+    return datetime.datetime.fromtimestamp(seconds, datetime.UTC).isoformat(timespec="seconds")
+
+
+def _run_facts(config: pytest.Config) -> verdicts_file.RunFacts:
+    """What identifies this run in a sign-off across runs (verdicts.json)."""
+    try:
+        digest = verdicts_file.manifests_sha256(manifests.load(manifest_dir(config)).objects)
+    except manifests.ManifestError as exc:  # the scenarios that read them say so, by name
+        digest = f"unreadable: {exc}"
+    try:
+        version = importlib.metadata.version("odin-acceptance")
+    except importlib.metadata.PackageNotFoundError:
+        version = "unknown"
+    commit = _git_commit(config.rootpath)
+    if commit == "unknown":  # features of another directory: the suite's own checkout, if it is one
+        commit = _git_commit(Path(__file__).resolve().parent)
+    return verdicts_file.RunFacts(
+        suite_version=version,
+        commit=commit,
+        manifests_sha256=digest,
+        timing_profile=profile_of(config).name,
+        started=_iso(config.stash[STARTED_KEY]),
+        finished=_iso(time.time()),
+    )
+
+
+def _decisions(config: pytest.Config) -> tuple[decisions.Decision, ...]:
+    """Our decisions, from the DIFFERENCES.md beside the manifests under test, else the suite's own."""
+    for path in (manifest_dir(config).parent, config.rootpath / "manifests"):
+        found = decisions.read(path / "DIFFERENCES.md")
+        if found:
+            return found
+    return ()
+
+
+def exit_status(current: int, unmet: list[str]) -> int:
+    """--require-criteria's own code (10) only for a run that was otherwise green: a failed
+    scenario (1), an interrupt (2), or the suite's own errors (11, 12) say more."""
+    return ExitCode.CRITERIA_NOT_MET if unmet and current == pytest.ExitCode.OK else current
+
+
 @pytest.hookimpl(trylast=True)  # after pytest-bdd has written cucumber.json
 def pytest_sessionfinish(session: pytest.Session) -> None:
     config = session.config
@@ -345,18 +390,20 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         log.write(Path(path))
     record = run_record(session)
     verdicts_path = Path(path or "reports/evidence.json").parent / "verdicts.json"
-    verdicts_path.write_text(json.dumps(report_html.verdicts_json(log, record), indent=1, ensure_ascii=False))
+    doc = verdicts_file.document(log, record, _run_facts(config), _decisions(config))
+    verdicts_path.write_text(json.dumps(doc, indent=1, ensure_ascii=False))
     required = config.getoption("--require-criteria")
     if required:
         unmet = report_html.unmet(record, required)
         if unmet:
             say(config, "required criteria that do not hold: " + "; ".join(unmet))
-            session.exitstatus = ExitCode.CRITERIA_NOT_MET
+        session.exitstatus = exit_status(session.exitstatus, unmet)
 
 
 def run_record(session: pytest.Session) -> RunRecord:
     """What the verdicts are judged from: every scenario, why the run ended early (if it
-    did), and how long the soak proved no loss for."""
+    did), how long the soak proved no loss for, and which scenarios no run on this target
+    can make (what its verdicts can reach at most)."""
     config = session.config
     results = list(config.stash[RESULTS_KEY].values())
     soak_passed = any("soak" in r.tags and r.outcome == "passed" for r in results)
@@ -364,11 +411,14 @@ def run_record(session: pytest.Session) -> RunRecord:
     if not ended and any(r.outcome == NOT_RUN for r in results):
         stopped = session.shouldfail or session.shouldstop  # -x / --maxfail
         ended = str(stopped) if stopped else "the run stopped before every selected scenario ran"
+    target = config.getoption("--target")
+    declared = target_class(target).capabilities  # the target's own, not what this host allowed
     return RunRecord(
         results=tuple(results),
         ended_early=ended,
         proven_seconds=parse_duration(config.getoption("--soak-duration")) if soak_passed else None,
-        target=config.getoption("--target"),
+        target=target,
+        beyond_target=frozenset(r.name for r in results if skip_reason(declared, set(r.tags)) is not None),
     )
 
 
@@ -382,4 +432,5 @@ def pytest_html_results_summary(
     prefix: list[str], summary: list[str], postfix: list[str], session: pytest.Session
 ) -> None:
     config = session.config
-    prefix.append(report_html.summary_html(config.stash[EVIDENCE_KEY], run_record(session), _facts(config)))
+    record, facts = run_record(session), _facts(config)
+    prefix.append(report_html.summary_html(config.stash[EVIDENCE_KEY], record, facts, _decisions(config)))

@@ -23,6 +23,7 @@ from odin_acceptance.verdicts.criteria import (
     ScenarioResult,
     Verdict,
 )
+from odin_acceptance.verdicts.decisions import Decision, of
 
 STYLE = """<style>
 .odin td,.odin th{border:1px solid #ccc;padding:3px 7px;text-align:left;vertical-align:top;font-size:13px}
@@ -80,13 +81,41 @@ def _evidence_summary(log: EvidenceLog, verdict: Verdict) -> str:
 _OUTCOME_MARK = {"passed": "✔", "failed": "✘", NOT_RUN: "○"}
 
 
-def criteria_table(title: str, criteria: tuple[Criterion, ...], record: RunRecord, log: EvidenceLog) -> str:
+def ceiling_text(verdict: Verdict, target: str) -> str:
+    """How the verdict reads against the most this target can show: "as expected" where a
+    criterion needs what no run here can give, "short of" where this run fell below it."""
+    if verdict.status in ("holds", "fails"):
+        return ""
+    if verdict.as_expected:
+        return f"the most {target} can show: the rest needs another target (see the sign-off across runs)"
+    if verdict.status == verdict.ceiling:
+        return f"{verdict.ceiling} is the most {target} can show, and this run left out some of it"
+    return f"short of what {target} can show ({verdict.ceiling})"
+
+
+def decisions_html(decisions: list[Decision]) -> str:
+    """Our decisions (not the plan's numbers) that this criterion is judged with."""
+    if not decisions:
+        return ""
+    items = "".join(f"<li>{_e(d.text())}</li>" for d in decisions)
+    return f'<div class="odin-decisions"><small><b>Our decision, not the plan\'s:</b><ul>{items}</ul></small></div>'
+
+
+def criteria_table(
+    title: str,
+    criteria: tuple[Criterion, ...],
+    record: RunRecord,
+    log: EvidenceLog,
+    decisions: tuple[Decision, ...] = (),
+) -> str:
     rows = []
     target = record.target
     for criterion in criteria:
         verdict = record.verdict(criterion)
         css = verdict.status.replace(" ", "-")
         status = _MARK[verdict.status] + (f" on {target}" if verdict.status != "fails" else "")
+        expected = ceiling_text(verdict, target)
+        expected_html = f"<br><small><i>{_e(expected)}</i></small>" if expected else ""
         scenarios = "<br>".join(
             f"{_OUTCOME_MARK.get(s.outcome, '–')} {_e(s.name)}"
             + (" (not run)" if s.outcome == NOT_RUN else "")
@@ -100,8 +129,8 @@ def criteria_table(title: str, criteria: tuple[Criterion, ...], record: RunRecor
         note = f"<br><i>{_e(criterion.note)}</i>" if criterion.note and verdict.status != "not covered" else ""
         rows.append(
             f'<tr id="criterion-{_e(criterion.ident)}"><td>{_e(criterion.ident)}</td>'
-            f"<td>{_e(criterion.text)}{note}</td>"
-            f'<td class="{css}">{_e(status)}<br><small>{_e(verdict.detail)}</small></td>'
+            f"<td>{_e(criterion.text)}{note}{decisions_html(of(criterion.ident, decisions))}</td>"
+            f'<td class="{css}">{_e(status)}<br><small>{_e(verdict.detail)}</small>{expected_html}</td>'
             f"<td>{scenarios}</td><td>{_evidence_summary(log, verdict)}</td></tr>"
         )
     return (
@@ -122,28 +151,42 @@ def incomplete_html(record: RunRecord) -> str:
     )
 
 
-def summary_html(log: EvidenceLog, record: RunRecord, facts: dict[str, Any]) -> str:
+def banner_html(record: RunRecord) -> str:
+    """Red when any scenario failed, whatever it credits; green when every success criterion
+    holds; else amber, saying which criteria read as much as this target can show."""
     target = record.target
+    every = SUCCESS_CRITERIA + DELIVERABLES
     verdicts = [record.verdict(c) for c in SUCCESS_CRITERIA]
+    if record.failed:
+        failing = [c.ident for c in every if record.verdict(c).status == "fails"]
+        what = ", ".join(failing) + " fail" if failing else f"{len(record.failed)} scenarios failed"
+        return f'<div class="odin-verdict fails">NOT ACCEPTED on {_e(target)}: {_e(what)}</div>'
+    if record.overall() == "accepted":
+        return f'<div class="odin-verdict holds">Every success criterion holds on {_e(target)}</div>'
     by_status = {s: [v.criterion.ident for v in verdicts if v.status == s] for s in _MARK}
-    if by_status["fails"]:
-        banner = (
-            f'<div class="odin-verdict fails">NOT ACCEPTED on {_e(target)}: {", ".join(by_status["fails"])} fail</div>'
-        )
-    elif by_status["holds"] == [v.criterion.ident for v in verdicts]:
-        banner = f'<div class="odin-verdict holds">Every success criterion holds on {_e(target)}</div>'
-    else:
-        parts = [f"{status} on {target}: {', '.join(ids)}" for status, ids in by_status.items() if ids]
-        banner = f'<div class="odin-verdict partial">Not fully proven: {_e("; ".join(parts))}</div>'
+    parts = [f"{status} on {target}: {', '.join(ids)}" for status, ids in by_status.items() if ids]
+    short = [v.criterion.ident for v in verdicts if not v.as_expected and v.status != "holds"]
+    expected = (
+        f"short of what {target} can show: {', '.join(short)}"
+        if short
+        else f"as much as {target} can show; a sign-off across runs on other targets proves the rest"
+    )
+    said = f"Not fully proven: {_e('; '.join(parts))}<br><small>{_e(expected)}</small>"
+    return f'<div class="odin-verdict partial">{said}</div>'
+
+
+def summary_html(
+    log: EvidenceLog, record: RunRecord, facts: dict[str, Any], decisions: tuple[Decision, ...] = ()
+) -> str:
     rows = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in facts.items())
     results = list(record.results)
     return (
         STYLE
         + incomplete_html(record)
-        + banner
+        + banner_html(record)
         + _to_cover_html(results)
-        + criteria_table("Success criteria (Phase 3 plan)", SUCCESS_CRITERIA, record, log)
-        + criteria_table("Deliverables checklist", DELIVERABLES, record, log)
+        + criteria_table("Success criteria (Phase 3 plan)", SUCCESS_CRITERIA, record, log, decisions)
+        + criteria_table("Deliverables checklist", DELIVERABLES, record, log, decisions)
         + f'<h2>Run</h2><table class="odin">{rows}</table>'
         + gallery_html(log)
         + (
@@ -152,32 +195,6 @@ def summary_html(log: EvidenceLog, record: RunRecord, facts: dict[str, Any]) -> 
             else ""
         )
     )
-
-
-def verdicts_json(log: EvidenceLog, record: RunRecord) -> dict[str, Any]:
-    """reports/verdicts.json: each criterion's state, why, its scenarios and their figures,
-    for machines (a CI gate, a dashboard)."""
-    criteria = {}
-    for criterion in SUCCESS_CRITERIA + DELIVERABLES:
-        verdict = record.verdict(criterion)
-        names = {s.name for s in verdict.scenarios}
-        criteria[criterion.ident] = {
-            "criterion": criterion.text,
-            "state": verdict.status,
-            "detail": verdict.detail,
-            "scenarios": [{"scenario": s.name, "outcome": s.outcome, "reason": s.reason} for s in verdict.scenarios],
-            "figures": [
-                {"scenario": m.scenario, "name": m.name, "value": m.value, "unit": m.unit, "bound": m.bound}
-                for m in log.measurements
-                if m.scenario in names and m.within is not None
-            ],
-        }
-    return {
-        "target": record.target,
-        "complete": not (record.ended_early or record.not_run),
-        "ended_early": record.ended_early,
-        "criteria": criteria,
-    }
 
 
 def unmet(record: RunRecord, required: str) -> list[str]:
