@@ -4,7 +4,6 @@ included), the HTML report's extras and summary, and the evidence JSON."""
 from __future__ import annotations
 
 import datetime
-import hashlib
 import html
 import importlib.metadata
 import json
@@ -115,16 +114,30 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         config.stash[SCENARIOS_KEY][item.nodeid] = _scenario(item)
 
 
+_IDENTITY_KEY = pytest.StashKey[tuple[str, str]]()
+
+
+def _identity(config: pytest.Config) -> tuple[str, str]:
+    """(commit, manifests sha256) of this run, worked out once: JUnit, the HTML report and
+    verdicts.json all name them, and a sign-off matches runs by them."""
+    if _IDENTITY_KEY not in config.stash:
+        try:
+            digest = verdicts_file.manifests_sha256(manifests.load(manifest_dir(config)).objects)
+        except manifests.ManifestError as exc:  # the scenarios that read them say so, by name
+            digest = f"unreadable: {exc}"
+        commit = _git_commit(config.rootpath)
+        if commit == "unknown":  # features of another directory: the suite's own checkout, if it is one
+            commit = _git_commit(Path(__file__).resolve().parent)
+        config.stash[_IDENTITY_KEY] = (commit, digest)
+    return config.stash[_IDENTITY_KEY]
+
+
 def _junit_facts(config: pytest.Config) -> dict[str, str]:
-    try:
-        objects = manifests.load(manifest_dir(config)).objects
-        digest = hashlib.sha256(json.dumps(objects, sort_keys=True).encode()).hexdigest()
-    except manifests.ManifestError as exc:  # the scenarios that read them say so, by name
-        digest = f"unreadable: {exc}"
+    commit, digest = _identity(config)
     return {
         "target": config.getoption("--target"),
         "timing": profile_of(config).describe(),
-        "commit": _git_commit(config.rootpath),
+        "commit": commit,
         "manifests sha256": digest,
     }
 
@@ -306,7 +319,7 @@ def _facts(config: pytest.Config) -> dict[str, str]:
         "target": config.getoption("--target"),
         "timing profile": profile_of(config).describe(),
         "manifests": str(manifest_dir(config)),
-        "git commit": _git_commit(config.rootpath),
+        "git commit": _identity(config)[0],
         "started": time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(config.stash[STARTED_KEY])),
         "finished": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
     }
@@ -337,17 +350,11 @@ def _iso(seconds: float) -> str:
 
 def _run_facts(config: pytest.Config) -> verdicts_file.RunFacts:
     """What identifies this run in a sign-off across runs (verdicts.json)."""
-    try:
-        digest = verdicts_file.manifests_sha256(manifests.load(manifest_dir(config)).objects)
-    except manifests.ManifestError as exc:  # the scenarios that read them say so, by name
-        digest = f"unreadable: {exc}"
+    commit, digest = _identity(config)
     try:
         version = importlib.metadata.version("odin-acceptance")
     except importlib.metadata.PackageNotFoundError:
         version = "unknown"
-    commit = _git_commit(config.rootpath)
-    if commit == "unknown":  # features of another directory: the suite's own checkout, if it is one
-        commit = _git_commit(Path(__file__).resolve().parent)
     return verdicts_file.RunFacts(
         suite_version=version,
         commit=commit,
