@@ -106,7 +106,7 @@ def grouped(
     )
     # The complete notification names the last GPU to cross, so it comes H after that one at
     # the soonest; and a new group's first notification waits W after the first alert fired.
-    reused = pipeline.group_seen_before(complete.alerts[0]["labels"], since)
+    reused = pipeline.group_seen_before(_firing(complete, alert)[0]["labels"], since)
     earliest = spread + window.hold if reused else max(spread + window.hold, window.earliest)
     latency = complete.received_at - since
     evidence.record(
