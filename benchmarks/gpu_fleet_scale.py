@@ -24,7 +24,7 @@ from typing import Any
 
 from odin_acceptance.clients.prometheus_api import PrometheusApi
 from odin_acceptance.core.polling import Poll, eventually
-from odin_acceptance.core.timing_profiles import PROFILES, delivery_window
+from odin_acceptance.core.timing_profiles import PROFILES
 from odin_acceptance.pipelines.alert_journey import AlertPipeline
 from odin_acceptance.pipelines.gpu_node import GpuNode
 from odin_acceptance.provisioning import components
@@ -65,12 +65,7 @@ def alert_latency(
     physical limit H+W below which no configuration delivers."""
     node = GpuNode(node_name, GPUS_PER_NODE, pipeline.api.dcgm)
     hold, wait = 120 / profile_factor, 10 / profile_factor
-    window = delivery_window(
-        scrape=pipeline.scrape_interval("dcgm-exporter"),
-        evaluation=pipeline.evaluation_interval("GPUHighTemperature"),
-        for_=hold,
-        group_wait=wait,
-    )
+    window = pipeline.window(hold, wait)
     stimulus = node.set(3, "GPU 3 at 85 °C", temperature_c=85)
     try:
         fired = pipeline.wait_firing("GPUHighTemperature", stimulus, window, "dcgm-exporter")

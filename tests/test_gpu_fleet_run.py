@@ -34,3 +34,20 @@ def test_a_fleet_grouped_by_host_fails_the_grouping_scenario(tmp_path, manifest_
     )  # fmt: skip
     assert proc.returncode == 1, proc.stdout[-4000:]
     assert "alerts arrived in 3 groups" in proc.stdout, proc.stdout[-4000:]
+
+
+def test_a_rule_without_a_hold_fails_the_grouping_scenario(tmp_path, manifest_copy):
+    # `for: 0`: every GPU fires at its first evaluation; one group, on time, but too soon.
+    edit(
+        manifest_copy / "prometheus" / "alert-rules.yml",
+        "DCGM_FI_DEV_GPU_TEMP > 80\n        for: 2m",
+        "DCGM_FI_DEV_GPU_TEMP > 80\n        for: 0s",
+    )
+    features = small_fleet(tmp_path / "f")
+    proc = run_suite(
+        tmp_path / "r", "--target", "kwok", "--include", "scale", "-k", "fifty", features=features,
+        manifest_dir=manifest_copy,
+    )  # fmt: skip
+    assert proc.returncode == 1, proc.stdout[-4000:]
+    says = "before the plan's hold of 4 s (H): the rule's `for` is shorter than the plan's"
+    assert says in proc.stdout, proc.stdout[-4000:]

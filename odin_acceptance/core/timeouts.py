@@ -12,6 +12,9 @@ PROCESS_STOP = 10.0
 CONFIG_CHECK = 60.0
 # Prometheus sees a new target as up: one scrape interval plus its own start-up.
 TARGET_UP = 30.0
+# Every rule group evaluates once after a given moment: one interval of the longest group
+# (Loki's ruler, 1 minute in the real profile) and the evaluation itself.
+RULE_GROUPS_EVALUATED = 90.0
 # Processing time the delivery formula does not model (rule evaluation, HTTP hops, the
 # webhook's write): real time, so the timing profile does not scale it. Measured here as
 # "firing → notified" minus the group wait in the GPU and ExporterDown scenarios of fast runs

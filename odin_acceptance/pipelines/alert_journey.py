@@ -1,8 +1,9 @@
 """Observing one alert travel the pipeline: threshold crossed -> pending -> firing ->
 notified -> resolved, with the deadlines of field notes §2.
 
-Expectations come from the caller (the feature's numbers); from the deployed config we
-read only the slack terms the formula needs: scrape interval S and evaluation interval E.
+Expectations come from the caller (the feature's numbers); the formula's scrape interval S
+and evaluation interval E come from the plan's table (alert_rules.feature), and the running
+stack must set the same or the scenario fails: a longer interval never widens its own bound.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from odin_acceptance.clients.prometheus_api import RuleAlert
 from odin_acceptance.core import timeouts
 from odin_acceptance.core.polling import eventually, holds_for
 from odin_acceptance.core.timing_profiles import DeliveryWindow, delivery_window
+from odin_acceptance.stack_config import plan_durations
 from odin_acceptance.targets.base import Endpoints, Target
 
 
@@ -58,22 +60,20 @@ class AlertPipeline:
         self.target = target
         self.api = endpoints or target.stack.endpoints
 
-    # -- slack terms from the deployed config ----------------------------------------
+    # -- the plan's intervals, which the running stack must share --------------------
 
-    def scrape_interval(self, job: str) -> float:
-        return self.target.stack.config.scrape_interval(job)
+    def scrape_interval(self) -> float:
+        """S: the plan's scrape interval (every job), in the run's profile."""
+        return plan_durations.interval(plan_durations.SCRAPE, self.target.stack.config, self.target.profile)
 
-    def evaluation_interval(self, alertname: str, rules: str = "alert-rules.yml") -> float:
-        """E of the group holding `alertname` in a deployed rules file (Prometheus's or Loki's)."""
-        return self.target.stack.config.evaluation_interval(alertname, rules)
+    def evaluation_interval(self) -> float:
+        """E: the plan's interval of every Prometheus rule group, in the run's profile."""
+        return plan_durations.interval(plan_durations.EVALUATION, self.target.stack.config, self.target.profile)
 
-    def window(self, alertname: str, job: str, hold: float, group_wait: float) -> DeliveryWindow:
+    def window(self, hold: float, group_wait: float) -> DeliveryWindow:
         """Delivery window with the plan's hold and group wait (already profile-scaled)."""
         return delivery_window(
-            scrape=self.scrape_interval(job),
-            evaluation=self.evaluation_interval(alertname),
-            for_=hold,
-            group_wait=group_wait,
+            scrape=self.scrape_interval(), evaluation=self.evaluation_interval(), for_=hold, group_wait=group_wait
         )
 
     # -- observations --------------------------------------------------------------------
@@ -98,7 +98,10 @@ class AlertPipeline:
         """Until `alertname` fires after `stimulus`, whose series the scrape `job` brings."""
         slack = timeouts.DELIVERY_SLACK
         deadline = window.scrape + window.evaluation + window.hold + slack
-        remaining = max(0.5, stimulus.changed_at + deadline - time.time())
+        # One evaluation longer than S+E+H: when it fired is judged exactly, as the hold
+        # (alert_verdicts.notified), so a rule that fires an evaluation late is named there for
+        # its longer `for`, not here as a time-out.
+        remaining = max(0.5, stimulus.changed_at + deadline + window.evaluation - time.time())
 
         def firing() -> RuleAlert:
             seen = self.rule_alerts(alertname, stimulus.labels)
@@ -174,7 +177,7 @@ class AlertPipeline:
         def seen() -> None:
             assert self.api.prometheus.query(stimulus.seen_query), f"no sample matches {stimulus.seen_query}"
 
-        timeout = timeouts.TARGET_UP + 2 * self.scrape_interval("dcgm-exporter")
+        timeout = timeouts.TARGET_UP + 2 * self.scrape_interval()
         what = f"Prometheus to scrape {stimulus.description}"
         eventually(seen, timeout=timeout, what=what, needs=(links.scrapes("dcgm-exporter"),))
 

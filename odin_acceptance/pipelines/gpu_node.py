@@ -49,7 +49,7 @@ class GpuNode:
             node.set(gpu, "idle", temperature_c=celsius)
         eventually(
             lambda: _assert_scraped(pipeline, node.hostname, count),
-            timeout=timeouts.TARGET_UP + 2 * pipeline.scrape_interval("dcgm-exporter"),
+            timeout=timeouts.TARGET_UP + 2 * pipeline.scrape_interval(),
             what=f"Prometheus to scrape the {count} GPUs of {node.hostname}",
             needs=(links.scrapes("dcgm-exporter"),),
         )

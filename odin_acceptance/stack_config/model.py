@@ -3,9 +3,9 @@ per job and per rule, the rules by name, Alertmanager's routes and timers, Promt
 clients, Loki's limits.
 
 Built from the manifests (what is written: `StackConfig.written`) or from the running
-components (what they read: `Target.stack_config`). Readers of the deployed model use it for
-the slack terms of a deadline (how often Prometheus scrapes); the expectations themselves
-come from the features, never from here.
+components (what they read: `Target.stack_config`). The expectations come from the
+features, never from here: a live bound's intervals are the plan's (plan_durations), and the
+running model is only checked against them.
 """
 
 from __future__ import annotations
@@ -52,14 +52,6 @@ class StackConfig:
         glob = self.doc("prometheus.yml").get("global", {})
         return parse_duration(glob.get(key, PROMETHEUS_DEFAULTS[key]))
 
-    def scrape_interval(self, job: str) -> float:
-        glob = self.doc("prometheus.yml").get("global", {})
-        for scrape in self.doc("prometheus.yml").get("scrape_configs", []):
-            if scrape["job_name"] == job:
-                default = glob.get("scrape_interval", PROMETHEUS_DEFAULTS["scrape_interval"])
-                return parse_duration(scrape.get("scrape_interval", default))
-        raise LookupError(f"no scrape job {job!r} in {self.source}' prometheus.yml")
-
     def rule_group(self, alertname: str, rules: str = "alert-rules.yml") -> dict[str, Any]:
         """The group holding the alerting rule `alertname` in a rules file (Prometheus's or Loki's)."""
         for group in self.doc(rules).get("groups", []):
@@ -69,11 +61,6 @@ class StackConfig:
 
     def alert_rule(self, alertname: str, rules: str = "alert-rules.yml") -> dict[str, Any]:
         return next(r for r in self.rule_group(alertname, rules)["rules"] if r.get("alert") == alertname)
-
-    def evaluation_interval(self, alertname: str, rules: str = "alert-rules.yml") -> float:
-        """E of the group holding `alertname` (Prometheus's global interval where it sets none)."""
-        default = self.doc("prometheus.yml").get("global", {}).get("evaluation_interval", "1m")
-        return parse_duration(self.rule_group(alertname, rules).get("interval", default))
 
     # -- Alertmanager --------------------------------------------------------------------
 

@@ -14,11 +14,11 @@ JOB = "dcgm-exporter"  # the scrape job whose interval bounds the GPU alerts
 
 
 def _window_for(
-    pipeline: AlertPipeline, profile: TimingProfile, stimulus: Stimulus, alert: str, gpu: int, hold: str
+    pipeline: AlertPipeline, profile: TimingProfile, stimulus: Stimulus, gpu: int, hold: str
 ) -> DeliveryWindow:
     """The delivery window of the last stimulus, which must be the GPU the sentence names."""
     assert stimulus.labels["gpu"] == str(gpu), f"the last change was to GPU {stimulus.labels['gpu']}, not {gpu}"
-    return pipeline.window(alert, JOB, profile.plan(hold), 0.0)
+    return pipeline.window(profile.plan(hold), 0.0)
 
 
 @then(
@@ -34,7 +34,7 @@ def alert_fires(
     gpu: int,
     hold: str,
 ) -> FiredAlert:
-    window = _window_for(pipeline, timing_profile, stimulus, alert, gpu, hold)
+    window = _window_for(pipeline, timing_profile, stimulus, gpu, hold)
     return alert_verdicts.fires(pipeline, stimulus, scenario_evidence, alert, window, JOB)
 
 
@@ -51,7 +51,7 @@ def exporter_alert_fires(
     job: str,
     hold: str,
 ) -> FiredAlert:
-    window = pipeline.window(alert, job, timing_profile.plan(hold), 0.0)
+    window = pipeline.window(timing_profile.plan(hold), 0.0)
     return alert_verdicts.fires(pipeline, stimulus, scenario_evidence, alert, window, job)
 
 
@@ -106,5 +106,5 @@ def alert_does_not_fire(
     gpu: int,
     hold: str,
 ) -> None:
-    window = _window_for(pipeline, timing_profile, stimulus, alert, gpu, hold)
+    window = _window_for(pipeline, timing_profile, stimulus, gpu, hold)
     alert_verdicts.stays_quiet(pipeline, scenario_evidence, stimulus, alert, window)

@@ -87,11 +87,11 @@ def one_group(
     wait: str,
     interval: str,
 ) -> None:
-    window = pipeline.window(alert, "dcgm-exporter", timing_profile.plan(hold), timing_profile.plan(wait))
+    window = pipeline.window(timing_profile.plan(hold), timing_profile.plan(wait))
     # Scrapes of a thousand targets spread over the interval: the crossings may turn pending
     # an evaluation apart, and the later ones join the group at its next group_interval.
     deadline = window.latest + window.evaluation + timing_profile.plan(interval)
-    fleet_alerts.grouped(pipeline, stimuli, receiver, deadline, scenario_evidence)
+    fleet_alerts.grouped(pipeline, stimuli, receiver, alert, window, deadline, scenario_evidence)
 
 
 @when(parsers.parse("the cluster grows to {nodes:n} nodes"))

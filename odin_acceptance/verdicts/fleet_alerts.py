@@ -5,11 +5,14 @@ Alertmanager route says (one aggregation group, its last notification naming the
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from odin_acceptance.clients import links
+from odin_acceptance.clients.instrument_clients import Notification
 from odin_acceptance.core import timeouts
 from odin_acceptance.core.evidence import ScenarioEvidence
 from odin_acceptance.core.polling import eventually, holds_for
+from odin_acceptance.core.timing_profiles import DeliveryWindow
 from odin_acceptance.pipelines.alert_journey import AlertPipeline, Delivery, Stimulus
 
 GPU_ALERTS = 'ALERTS{alertname=~"GPU.+",alertstate="firing"}'
@@ -17,6 +20,10 @@ GPU_ALERTS = 'ALERTS{alertname=~"GPU.+",alertstate="firing"}'
 
 def _gpu(labels: dict[str, str]) -> tuple[str, str]:
     return labels.get("Hostname", "?"), labels.get("gpu", "?")
+
+
+def _firing(notification: Notification, alertname: str) -> list[dict[str, Any]]:
+    return [a for a in notification.alerts if a.get("status") == "firing" and a["labels"].get("alertname") == alertname]
 
 
 def only_one(
@@ -42,18 +49,27 @@ def only_one(
 
 
 def grouped(
-    pipeline: AlertPipeline, stimuli: list[Stimulus], receiver: str, deadline: float, evidence: ScenarioEvidence
+    pipeline: AlertPipeline,
+    stimuli: list[Stimulus],
+    receiver: str,
+    alert: str,
+    window: DeliveryWindow,
+    deadline: float,
+    evidence: ScenarioEvidence,
 ) -> None:
-    """Every notification `receiver` gets of the stimuli's alerts is of one aggregation group,
-    and one of them, within `deadline` of the last crossing, names every stimulus firing."""
+    """Every notification `receiver` gets of the stimuli's `alert`s is of one aggregation group,
+    and one of them, within `deadline` of the last crossing, names every stimulus firing; none
+    fired before its hold (`window`'s H) had passed."""
     wanted = {(s.labels["Hostname"], s.labels["gpu"]) for s in stimuli}
-    since = min(s.changed_at for s in stimuli)
+    crossed = {(s.labels["Hostname"], s.labels["gpu"]): s.changed_at for s in stimuli}
+    since = min(crossed.values())
+    spread = max(crossed.values()) - since
     # Measured from the first crossing; the last came this much later.
-    deadline += max(s.changed_at for s in stimuli) - since
+    deadline += spread
 
-    def all_in_one() -> float:
+    def all_in_one() -> Notification:
         told = [n for n in pipeline.api.webhook.notifications() if n.receiver == receiver and n.received_at >= since]
-        ours = [(n, {_gpu(a["labels"]) for a in n.alerts if a.get("status") == "firing"} & wanted) for n in told]
+        ours = [(n, {_gpu(a["labels"]) for a in _firing(n, alert)} & wanted) for n in told]
         ours = [(n, gpus) for n, gpus in ours if gpus]
         groups = {n.group_key for n, _ in ours}
         assert len(groups) <= 1, f"the {len(wanted)} GPUs' alerts arrived in {len(groups)} groups: {sorted(groups)[:3]}"
@@ -62,20 +78,45 @@ def grouped(
             f"no notification to {receiver!r} names all {len(wanted)} GPUs yet: "
             f"{[len(gpus) for _, gpus in ours] or 'none'} in each so far"
         )
-        return complete[0].received_at - since
+        return complete[0]
 
-    latency = eventually(
+    complete = eventually(
         all_in_one,
         timeout=max(0.5, since + deadline + timeouts.DELIVERY_SLACK - time.time()),
         what=f"one notification to {receiver!r} naming all {len(wanted)} GPUs",
         hint="group_by of the GPU route decides how alerts are grouped; check the Alertmanager config",
         needs=(links.ALERTS, links.NOTIFICATIONS),
     )
+    # No GPU may fire before its hold: each alert's startsAt (when Prometheus fired it) is at
+    # least H after its GPU crossed, whatever the route does with it afterwards.
+    fired = {
+        _gpu(a["labels"]): complete.starts_at(a) - crossed[_gpu(a["labels"])]
+        for a in _firing(complete, alert)
+        if _gpu(a["labels"]) in wanted
+    }
+    soonest = min(fired, key=fired.__getitem__)
+    evidence.record(
+        f"crossing → firing, soonest of {len(wanted)} GPUs",
+        fired[soonest],
+        "s",
+        low=window.hold - timeouts.DELIVERY_SLACK,
+        note="at least the plan's `for`, rounded up to evaluations (H)",
+        fails=f"GPU {soonest} fired {fired[soonest]:.2f} s after it crossed, before the plan's hold of "
+        f"{window.hold:.4g} s (H): the rule's `for` is shorter than the plan's",
+    )
+    # The complete notification names the last GPU to cross, so it comes H after that one at
+    # the soonest; and a new group's first notification waits W after the first alert fired.
+    reused = pipeline.group_seen_before(_firing(complete, alert)[0]["labels"], since)
+    earliest = spread + window.hold if reused else max(spread + window.hold, window.earliest)
+    latency = complete.received_at - since
     evidence.record(
         f"crossing → one notification of {len(wanted)} GPUs",
         latency,
         "s",
-        low=0.0,
+        low=earliest - timeouts.DELIVERY_SLACK,
         high=deadline + timeouts.DELIVERY_SLACK,
-        fails=f"all {len(wanted)} alerts reached {receiver!r} together only after {latency:.2f} s",
+        note="group existed: earliest is H after the last crossing" if reused else "new group: earliest is H+W",
+        fails=f"all {len(wanted)} alerts reached {receiver!r} together {latency:.2f} s after the first crossing; "
+        f"the plan allows {earliest:.3g}–{deadline:.3g} s ({window.formula()}): too early means a shorter `for` "
+        "or group_wait than the plan's",
     )

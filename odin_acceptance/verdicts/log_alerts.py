@@ -14,6 +14,7 @@ from odin_acceptance.core.workloads import Workload
 from odin_acceptance.pipelines.alert_journey import AlertPipeline
 from odin_acceptance.pipelines.log_path import LogPipeline
 from odin_acceptance.pipelines.log_workloads import ErrorWriter
+from odin_acceptance.stack_config import plan_durations
 
 # PodErrorBurst (plan deliverable "log-based alerts possible"): more than 10 error lines in
 # its 1-minute window; at one line per second that is the 11th second.
@@ -24,8 +25,11 @@ def _log_alerts(logs: LogPipeline, alert: str, workload: Workload) -> list[RuleA
     return [a for a in logs.loki.alerts() if a.labels.get("alertname") == alert and a.labels.get("pod") == workload.pod]
 
 
-def _evaluation_interval(logs: LogPipeline, alert: str) -> float:
-    return logs.target.stack.config.evaluation_interval(alert, rules="log-alerts.yaml")
+def evaluation_interval(logs: LogPipeline) -> float:
+    """E of Loki's ruler: the plan's (alert_rules.feature's table), in the run's profile, once
+    the running ruler's groups agree; never the running config's own, which would widen the
+    bounds below to match."""
+    return plan_durations.interval(plan_durations.LOKI_EVALUATION, logs.target.stack.config, logs.target.profile)
 
 
 def fires(
@@ -33,7 +37,7 @@ def fires(
 ) -> RuleAlert:
     """Waits for the ruler to fire `alert` for the writer's pod, judging when it turned
     pending: the threshold's crossing, ingest and one evaluation."""
-    evaluation = _evaluation_interval(logs, alert)
+    evaluation = evaluation_interval(logs)
     latest = ERRORS_TO_CROSS + timeouts.INGEST_ALLOWANCE + evaluation + held + timeouts.DELIVERY_SLACK
 
     def firing() -> RuleAlert:
@@ -72,7 +76,7 @@ def delivered(
     """`receiver` hears of the fired log alert within the group wait and an evaluation."""
     alert = log_alert.labels["alertname"]
     pipeline = AlertPipeline(logs.target)
-    deadline = group_wait + _evaluation_interval(logs, alert) + timeouts.DELIVERY_SLACK
+    deadline = group_wait + evaluation_interval(logs) + timeouts.DELIVERY_SLACK
     delivery = pipeline.wait_delivery(
         receiver,
         {"alertname": alert, "pod": error_writer.workload.pod},
@@ -100,7 +104,7 @@ def stays_quiet(
         timeout=timeouts.NEW_STREAM,
         what=f"the {error_writer.expected_lines} error lines to be in Loki",
     )
-    window = timeouts.INGEST_ALLOWANCE + _evaluation_interval(logs, alert) + held
+    window = timeouts.INGEST_ALLOWANCE + evaluation_interval(logs) + held
 
     def quiet() -> None:
         states = [a.state for a in _log_alerts(logs, alert, error_writer.workload)]
