@@ -8,11 +8,16 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from odin_acceptance.core.workloads import LoadableNode
+from odin_acceptance.core import timeouts
+from odin_acceptance.core.evidence import EvidenceLog, ScenarioEvidence
+from odin_acceptance.core.timing_profiles import DeliveryWindow
+from odin_acceptance.core.workloads import LoadableNode, StressedNode
+from odin_acceptance.pipelines.alert_journey import AlertPipeline, FiredAlert, Stimulus
 from odin_acceptance.targets import skip_reason, target_class
 from odin_acceptance.targets.base import PER_NODE_CPU
 from odin_acceptance.targets.kubernetes import ClusterTarget, KindTarget
 from odin_acceptance.verdicts.cpu_window import CpuBaseline, crossing_after
+from odin_acceptance.verdicts.shared_cpu import fires_on_shared_counters
 from tests.offline_cluster import offline_target
 
 
@@ -57,3 +62,41 @@ def test_the_plans_300_second_stress_is_judged_only_where_node_counters_are_thei
     tags = {"alerting", "slow", "cpu_stress", "sc3", "per_node_cpu"}  # the D10 scenario's
     assert "share the host's kernel" in (skip_reason(target_class("kind").capabilities, tags) or "")
     assert skip_reason(target_class("local").capabilities, tags) is None
+
+
+class _StubPipeline(AlertPipeline):
+    """The plan's intervals of a fast run, and an alert that fires `after` seconds into the load."""
+
+    def __init__(self, after: float) -> None:
+        self.after = after
+
+    def scrape_interval(self) -> float:
+        return 0.5
+
+    def evaluation_interval(self) -> float:
+        return 1.0
+
+    def wait_firing(self, alertname: str, stimulus: Stimulus, window: DeliveryWindow, job: str) -> FiredAlert:
+        self.seen = (stimulus, window)
+        return FiredAlert(alertname, stimulus.labels, stimulus, 0.0, self.after, window)
+
+
+@pytest.mark.parametrize(("after", "passes"), [(15.0, True), (500.0, False)])
+def test_shared_counters_judge_firing_by_the_latest_moment_a_limited_load_allows(after, passes):
+    """The kind path's verdict (not run live here: no Docker): a 90 % load of a 10 s window past
+    80 % from 0 % busy crosses by 8.9 s; then S+E+H (0.5+1+10) and the slack."""
+    pipeline = _StubPipeline(after)
+    log = EvidenceLog()
+    stressed = StressedNode("n", "n:9100", 0.0, workload=None, seconds=60, load=0.9)  # type: ignore[arg-type]
+    judged = lambda: fires_on_shared_counters(  # noqa: E731
+        pipeline, ScenarioEvidence(log, "s"), "HighCPUUsage", stressed, CpuBaseline(0.0, 0.0), 10.0, 0.8, 10.0
+    )
+    if passes:
+        judged()
+        stimulus, window = pipeline.seen
+        assert stimulus.changed_at == pytest.approx(10 * 0.8 / 0.9) and window.hold == 10.0
+        [took] = [m for m in log.measurements if m.name == "load start → firing"]
+        assert took.high == pytest.approx(10 * 0.8 / 0.9 + 0.5 + 1.0 + 10.0 + timeouts.DELIVERY_SLACK)
+    else:
+        with pytest.raises(AssertionError, match="fired 500 s after the load started"):
+            judged()

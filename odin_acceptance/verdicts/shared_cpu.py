@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from odin_acceptance.core import timeouts
 from odin_acceptance.core.evidence import ScenarioEvidence
-from odin_acceptance.core.timing_profiles import delivery_window
 from odin_acceptance.core.workloads import StressedNode
 from odin_acceptance.pipelines.alert_journey import AlertPipeline, FiredAlert, Stimulus
 from odin_acceptance.verdicts.cpu_window import CpuBaseline, crossing_after
@@ -32,8 +31,8 @@ def fires_on_shared_counters(
     """Waits for a CPU alert to fire on the stressed node's exporter, by the latest moment a
     load of `stressed.load` of the cores passes `busy` over `window` seconds, then S+E+H.
     The pending moment is not judged against a lower bound: the host's other work adds to it."""
-    scrape, evaluation = pipeline.scrape_interval("node-exporter"), pipeline.evaluation_interval(alert)
-    held = delivery_window(scrape=scrape, evaluation=evaluation, for_=hold, group_wait=0)
+    scrape, evaluation = pipeline.scrape_interval(), pipeline.evaluation_interval()
+    held = pipeline.window(hold, 0.0)
     latest = crossing_after(window, busy, before, load=stressed.load)
     description = f"{stressed.node} (and every node on its kernel) at {stressed.load:.0%} load for {latest:.0f} s"
     stimulus = Stimulus(description, {"instance": stressed.instance}, stressed.started_at + latest)
