@@ -58,9 +58,7 @@ def first_value(prometheus: PrometheusApi, expr: str) -> float:
     return float(found[0]["value"][1]) if found else float("nan")
 
 
-def alert_latency(
-    target: KwokTarget, pipeline: AlertPipeline, node_name: str, profile_factor: float
-) -> dict[str, float]:
+def alert_latency(pipeline: AlertPipeline, node_name: str, profile_factor: float) -> dict[str, float]:
     """One GPU crossing 80 °C: seconds to firing and to the gpu-alerts receiver, and the
     physical limit H+W below which no configuration delivers."""
     node = GpuNode(node_name, GPUS_PER_NODE, pipeline.api.dcgm)
