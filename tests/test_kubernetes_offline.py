@@ -447,3 +447,22 @@ def test_pods_refused_by_pod_security_are_named_at_once_and_races_are_not():
     assert cluster_checks.pods_refused(events, "node-exporter") == psa
     assert cluster_checks.pods_refused(events, "promtail") is None, "a missing service account resolves itself"
     assert cluster_checks.pods_refused(events, "loki") is None
+
+
+def test_a_forward_whose_pod_watch_fails_at_start_leaves_no_kubectl_running(tmp_path):
+    # `port-forward` keeps running; `get pods --watch` fails at once: start() raises, and the
+    # port-forward it had started must be ended with it (nobody else holds the object).
+    pids = tmp_path / "pids"
+    kubectl = _fake_kubectl(
+        tmp_path,
+        f'case "$*" in *--watch*) echo "error: pods is forbidden"; exit 1;; esac\n'
+        f'echo $$ >> {pids}\necho "Forwarding from 127.0.0.1:43210 -> 3100"\nexec sleep 30\n',
+    )
+    with pytest.raises(KubectlError, match="forbidden"):
+        PortForward(kubectl, "svc/loki", 3100, pods="app=loki").start()
+    [pid] = pids.read_text().split()
+
+    def ended() -> None:
+        assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text(), pid
+
+    eventually(ended, timeout=10, what=f"the port-forward kubectl (pid {pid}) to be ended")

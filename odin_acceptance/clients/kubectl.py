@@ -77,10 +77,12 @@ class Kubectl:
 
 
 _FORWARDING = re.compile(r"Forwarding from 127\.0\.0\.1:(\d+) ->")
-# What kubectl prints when a forward no longer reaches a pod: the pod was deleted or replaced
-# (Loki restarted near its memory limit), or its container refuses connections. kubectl
-# resolves `svc/NAME` to one pod once, at start, so only a new kubectl finds the new pod.
-_BROKEN = ("lost connection to pod", "error forwarding port", "an error occurred forwarding")
+# What kubectl prints when a forward no longer reaches its pod (deleted or replaced: Loki
+# restarted near its memory limit). kubectl resolves `svc/NAME` to one pod once, at start, so
+# only a new kubectl finds the new pod. Not "error forwarding port": kubectl says that of
+# every refused connection too (a container restarting inside the same pod), and the same
+# forward works again once the container listens.
+_BROKEN = ("lost connection to pod",)
 
 
 @dataclass
@@ -97,6 +99,8 @@ class PortForward:
     pods: str | None = None  # label selector of the pods behind `resource`, watched for deletions
     # (unix time, why) of each time the forward was re-established, or failed to be.
     restarts: list[tuple[float, str]] = field(default_factory=list)
+    # (unix time, why) the pod watch ended for good: replaced pods go unseen from then on.
+    unwatched: list[tuple[float, str]] = field(default_factory=list)
     _proc: subprocess.Popen[str] | None = field(default=None, repr=False)
     _lines: list[str] = field(default_factory=list, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -116,7 +120,11 @@ class PortForward:
         self._launch()
         self._live = True
         if self.pods:
-            self._start_watch()
+            try:
+                self._start_watch()
+            except BaseException:  # nobody holds this forward yet to stop it later
+                self.stop()
+                raise
         return self
 
     def _start_watch(self) -> None:
@@ -157,7 +165,7 @@ class PortForward:
                 return
             except Exception as exc:  # the forward still works; only a replaced pod goes unseen
                 why = str(exc)
-        self.restarts.append((time.time(), f"stopped watching pods {self.pods}: {why}"))
+        self.unwatched.append((time.time(), f"stopped watching pods {self.pods}: {why}"))
 
     def _launch(self) -> None:
         """Start kubectl and wait for it to listen; raises KubectlError if it exits first."""
@@ -225,8 +233,9 @@ class PortForward:
         return f"http://127.0.0.1:{self.local_port}"
 
     def describe_restarts(self) -> list[str]:
-        """Each re-establishment, for the report: "HH:MM:SS svc/loki: why"."""
-        return [f"{time.strftime('%H:%M:%S', time.gmtime(t))} {self.resource}: {why}" for t, why in self.restarts]
+        """Each re-establishment (or the end of the pod watch), for the report: "HH:MM:SS svc/loki: why"."""
+        events = sorted(self.restarts + self.unwatched)
+        return [f"{time.strftime('%H:%M:%S', time.gmtime(t))} {self.resource}: {why}" for t, why in events]
 
     def stop(self) -> None:
         # Not under the lock: a re-establishment may hold it for minutes; it checks `_live`.

@@ -178,10 +178,10 @@ class OverlayDeployment:
         }
         # Each Service's pods are watched: a replaced pod (Loki restarted near its memory limit)
         # gets a new forward on the same port, and the report says when.
-        self.forwards = {
-            svc: PortForward(k, f"svc/{svc}", port, pods=selectors.get(svc) or None).start()
-            for svc, port in self.forwarded.items()
-        }
+        # One at a time into self.forwards, so that stop() ends those started before one fails.
+        self.forwards = {}
+        for svc, port in self.forwarded.items():
+            self.forwards[svc] = PortForward(k, f"svc/{svc}", port, pods=selectors.get(svc) or None).start()
         f = self.forwards
         endpoints = Endpoints(
             prometheus=PrometheusApi(f["prometheus"].url),
@@ -205,7 +205,7 @@ class OverlayDeployment:
         """Each port-forward re-established during the run (its pod replaced, kubectl gone),
         when and why: a wait that saw "connection refused" then reads as what it was."""
         restarts = [line for forward in self.forwards.values() for line in forward.describe_restarts()]
-        return {"port-forwards re-established": "; ".join(restarts)} if restarts else {}
+        return {"port-forwards re-established (or no longer watched)": "; ".join(restarts)} if restarts else {}
 
     def remove(self, extra: Sequence[tuple[str, str]] = ()) -> list[str]:
         """Delete the run's cluster-wide objects and its namespace (and so everything in it),
