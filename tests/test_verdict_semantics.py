@@ -135,3 +135,23 @@ def test_every_feature_that_makes_a_decision_is_in_the_decisions_table():
             f"{path.name}: {'says' if says else 'does not say'} 'our decision', and the decisions table in "
             f"{DIFFERENCES} {'does not name' if says else 'names'} it"
         )
+
+
+def _rendered_names() -> list[str]:
+    """Every scenario's name as a run reports it ("feature: scenario"), each outline example
+    rendered with its values."""
+    names = []
+    for path in sorted(FEATURES.glob("*.feature")):
+        feature = FeatureParser(str(FEATURES), path.name).parse()
+        for template in feature.scenarios.values():
+            contexts = [c for e in template.examples for c in e.as_contexts()] or [{}]
+            names += [f"{feature.name}: {template.render(c).name}" for c in contexts]
+    return names
+
+
+def test_every_scenario_and_outline_example_has_a_name_of_its_own():
+    # The sign-off puts runs together by scenario name: two examples of one name would read as
+    # one scenario, passed if either passed anywhere.
+    names = _rendered_names()
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    assert not repeated, f"scenarios that share a name (put the outline's values in its title): {repeated}"

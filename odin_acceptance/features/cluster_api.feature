@@ -28,7 +28,7 @@ Feature: The cluster accepts and runs the stack
     And it discovers no pod of any other namespace, the look-alike included
 
   @deployed
-  Scenario Outline: Service accounts may do what their component needs, and no more
+  Scenario Outline: The <account> service account <may> <verb> <resource> <scope>
     Then the "<account>" service account <may> "<verb>" "<resource>" <scope>
 
     Examples:
