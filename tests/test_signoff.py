@@ -112,6 +112,15 @@ def test_the_command_refuses_other_manifests_writing_nothing_and_signs_off_the_s
     page = (out / "signoff.html").read_text()
     assert "<script" not in page and "NOT YET SIGNED OFF" in page
     assert json.loads((out / "signoff.json").read_text())["criteria"]["SC4"]["state"] == "holds"
+    # A run named by its directory and by its file is one run; a file that lacks a key is one error.
+    assert signoff_main([str(runs[0]), str(runs[0] / "verdicts.json"), "--out", str(out)]) == 10
+    assert len(json.loads((out / "signoff.json").read_text())["runs"]) == 1
+    partial = tmp_path / "partial.json"
+    partial.write_text(
+        json.dumps({k: v for k, v in json.loads((runs[0] / "verdicts.json").read_text()).items() if k != "scenarios"})
+    )
+    assert signoff_main([str(partial), "--out", str(out)]) == 2
+    assert "not a whole verdicts.json (no scenarios)" in capsys.readouterr().err
 
 
 def test_verdicts_json_validates_against_its_schema_and_the_schema_catches_a_bad_state():

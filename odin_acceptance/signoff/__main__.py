@@ -29,7 +29,8 @@ def main(argv: list[str]) -> int:
         help="sign off runs of different manifests together (the page says so)",
     )
     args = parser.parse_args(argv)
-    sources = list(dict.fromkeys(p.resolve() for p in args.runs))  # a run named twice counts once
+    # A run named twice (its directory and its verdicts.json, say) counts once.
+    sources = list(dict.fromkeys(p.resolve() / "verdicts.json" if p.is_dir() else p.resolve() for p in args.runs))
     try:
         doc = combine([load(p) for p in sources], args.allow_mixed_manifests)
     except SignoffError as exc:

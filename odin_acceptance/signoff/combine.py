@@ -60,6 +60,9 @@ def load(path: Path) -> Run:
             f"{file}: verdicts schema version {version!r}, this sign-off reads {SCHEMA_VERSION}: "
             "run that target again with this suite"
         )
+    missing = [key for key in (*RUN_FACTS, "criteria", "scenarios") if key not in doc]
+    if missing:
+        raise SignoffError(f"{file}: not a whole verdicts.json (no {', '.join(missing)}): run that target again")
     return Run(str(path), doc)
 
 
