@@ -11,13 +11,21 @@ import pytest
 import yaml
 
 from odin_acceptance.clients.kubectl import Kubectl
+from odin_acceptance.core.timing_profiles import PROFILES
 from odin_acceptance.provisioning import supplied
 from odin_acceptance.provisioning.components import staging_replaces, wrapper_gomod
 from odin_acceptance.provisioning.versions import KUBERNETES, GoWrapperModule
 from odin_acceptance.stack_config import manifests
 from odin_acceptance.stack_config.services import stack_services
-from odin_acceptance.targets import NAMES, skip_reason, target_class
-from odin_acceptance.targets.base import COMPONENT_FAULTS, KUBERNETES_API, POD_DISCOVERY, REAL_CONTAINERS
+from odin_acceptance.targets import NAMES, kwok, skip_reason, target_class
+from odin_acceptance.targets.base import (
+    COMPONENT_FAULTS,
+    KUBERNETES_API,
+    POD_DISCOVERY,
+    REAL_CONTAINERS,
+    SIMULATED_FLEET,
+    TargetOptions,
+)
 from odin_acceptance.targets.kube_control_plane import CONTROL_PLANE_TAINT, cluster_nodes, port_forward_config
 from odin_acceptance.targets.kubernetes import ClusterTarget, simulated_nodes
 from odin_acceptance.targets.parts import Cluster, Nodes, Stack
@@ -231,3 +239,15 @@ def test_kwok_volumes_are_bound_by_the_scheduler_alone_each_to_one_claim():
         wanted = _size(claim["resources"]["requests"]["storage"])
         smallest_fit = min(s for s in sizes if s >= wanted)
         assert smallest_fit == wanted, f"a {wanted}Gi claim would take the {smallest_fit}Gi volume"
+
+
+def test_kwok_declares_discovery_and_the_fleet_and_only_its_preflight_drops_them_on_a_host_without_userns(
+    monkeypatch,
+):
+    # The declared capabilities are the verdicts' ceiling ("the most kwok can show"): a host
+    # that forbids user namespaces must read as a shortfall of that host, not lower the ceiling.
+    assert {POD_DISCOVERY, SIMULATED_FLEET} <= target_class("kwok").capabilities
+    monkeypatch.setattr(kwok, "user_namespaces_allowed", lambda: False)
+    options = TargetOptions(profile=PROFILES["fast"], manifest_dir=manifests.BASE)
+    here = kwok.KwokCluster.preflight(options)
+    assert KUBERNETES_API in here and not {POD_DISCOVERY, SIMULATED_FLEET} & here
