@@ -91,3 +91,18 @@ def test_every_project_test_differences_names_exists():
     for defect, (_, _, project_test, _) in _defect_rows().items():
         for name in re.findall(r"`(test_\w+)", project_test):
             assert f"def {name}(" in tests, f"{defect}: DIFFERENCES.md names {name}, which does not exist"
+
+
+def test_a_promtail_that_drops_static_pods_everywhere_says_no_job_keeps_them(manifest_copy):
+    # Dropping the control plane's pods (their controller is the Node) is D3 too: their lines
+    # never reach Loki, though no job's path is wrong.
+    edit(
+        manifest_copy / "promtail" / "promtail.yaml",
+        "    relabel_configs:\n",
+        "    relabel_configs:\n"
+        "      - source_labels: [__meta_kubernetes_pod_controller_kind]\n"
+        "        regex: Node\n"
+        "        action: drop\n",
+    )
+    [problem] = manifest_checks.CHECKS[CHECK](manifests.load(manifest_copy))
+    assert "no Promtail job keeps a static control-plane pod" in problem and "(D3)" in problem, problem

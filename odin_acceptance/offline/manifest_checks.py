@@ -144,6 +144,7 @@ def promtail_pod_paths(objs: Manifests) -> list[str]:
     the job's relabelling on the pods as discovery presents them, so any way of writing the
     rules that finds the files passes."""
     problems = []
+    kept: set[str] = set()
     for job in _config(objs, "promtail.yaml").get("scrape_configs", []):
         if "kubernetes_sd_configs" not in job:
             continue
@@ -151,12 +152,18 @@ def promtail_pod_paths(objs: Manifests) -> list[str]:
             labels = relabel({"__address__": "", **discovered}, job.get("relabel_configs", []))
             if labels is None:
                 continue  # a job that keeps other pods: another job must find this one
+            kept.add(what)
             path = labels.get("__path__", "")
             if not _glob_matches(log_file, path):
                 problems.append(
                     f"job {job['job_name']}: the log file of {what}, {log_file}, is not matched by its path "
                     f"{path or '(none)'}: its lines never reach Loki (D3)"
                 )
+    problems += [
+        f"no Promtail job keeps {what} as discovery presents it: its lines never reach Loki (D3)"
+        for what in _LOG_FILES
+        if what not in kept
+    ]
     return problems
 
 
