@@ -37,7 +37,9 @@ def problems(groups: list[dict[str, Any]]) -> list[str]:
 
 def every_target_scraped(prometheus: PrometheusApi) -> float:
     """Waits until Prometheus has scraped every active target at least once (its lastScrape),
-    and returns a moment after that: every series a rule reads exists from then on."""
+    and returns a moment after that: every series a rule reads that a scrape brings exists
+    from then on, `up` included. A target whose scrape failed counts as scraped (its `up` is
+    0): its other series are missing, and a rule over them is judged on their absence."""
 
     def scraped() -> None:
         targets = prometheus.targets()
