@@ -21,33 +21,31 @@ def test_a_small_fleet_alerts_once_and_groups_its_gpus(fleet_run):
     assert "2 passed" in proc.stdout, proc.stdout[-2000:]
 
 
-def test_a_fleet_grouped_by_host_fails_the_grouping_scenario(tmp_path, manifest_copy):
-    edit(
-        manifest_copy / "alertmanager" / "alertmanager.yml",
-        'group_by: ["alertname", "cluster", "service"]',
-        'group_by: ["alertname", "cluster", "service", "Hostname"]',
-    )
+@pytest.mark.parametrize(
+    ("manifest", "old", "new", "says"),
+    [
+        pytest.param(
+            "alertmanager/alertmanager.yml",
+            'group_by: ["alertname", "cluster", "service"]',
+            'group_by: ["alertname", "cluster", "service", "Hostname"]',
+            "alerts arrived in 3 groups",
+            id="grouped by host",
+        ),
+        pytest.param(  # every GPU fires at its first evaluation: one group, on time, but too soon
+            "prometheus/alert-rules.yml",
+            "DCGM_FI_DEV_GPU_TEMP > 80\n        for: 2m",
+            "DCGM_FI_DEV_GPU_TEMP > 80\n        for: 0s",
+            "before the plan's hold of 4 s (H): the rule's `for` is shorter than the plan's",
+            id="no hold",
+        ),
+    ],
+)
+def test_a_broken_route_or_rule_fails_the_grouping_scenario(tmp_path, manifest_copy, manifest, old, new, says):
+    edit(manifest_copy / manifest, old, new)
     features = small_fleet(tmp_path / "f")
     proc = run_suite(
         tmp_path / "r", "--target", "kwok", "--include", "scale", "-k", "fifty", features=features,
         manifest_dir=manifest_copy,
     )  # fmt: skip
     assert proc.returncode == 1, proc.stdout[-4000:]
-    assert "alerts arrived in 3 groups" in proc.stdout, proc.stdout[-4000:]
-
-
-def test_a_rule_without_a_hold_fails_the_grouping_scenario(tmp_path, manifest_copy):
-    # `for: 0`: every GPU fires at its first evaluation; one group, on time, but too soon.
-    edit(
-        manifest_copy / "prometheus" / "alert-rules.yml",
-        "DCGM_FI_DEV_GPU_TEMP > 80\n        for: 2m",
-        "DCGM_FI_DEV_GPU_TEMP > 80\n        for: 0s",
-    )
-    features = small_fleet(tmp_path / "f")
-    proc = run_suite(
-        tmp_path / "r", "--target", "kwok", "--include", "scale", "-k", "fifty", features=features,
-        manifest_dir=manifest_copy,
-    )  # fmt: skip
-    assert proc.returncode == 1, proc.stdout[-4000:]
-    says = "before the plan's hold of 4 s (H): the rule's `for` is shorter than the plan's"
     assert says in proc.stdout, proc.stdout[-4000:]

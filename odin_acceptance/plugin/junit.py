@@ -1,6 +1,6 @@
 """reports/junit.xml in the form CI systems validate: the JUnit-10 schema pytest checks its
 own xunit2 output against (tests/data/junit-10.xsd). A testcase there may carry no
-<properties>, so the scenario and the criteria it proves go in its <system-out>; its
+<properties>, so the scenario and the criteria it bears on go in its <system-out>; its
 classname is its feature, so CI reporters group the scenarios by feature; the run's facts
 are suite-level properties named without spaces. The schema knows no <error> (it spells it
 <errors>, which no CI reader knows): an error around a scenario fails it, as the verdicts
@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from _pytest.junitxml import LogXML, bin_xml_escape, mangle_test_address, xml_key
 
-from odin_acceptance.plugin.report_hooks import _criteria_of, _junit_facts
+from odin_acceptance.plugin.report_hooks import criteria_of, junit_facts
 from odin_acceptance.plugin.state import ENDED_KEY, RESULTS_KEY, SCENARIOS_KEY
 from odin_acceptance.verdicts.criteria import DELIVERABLES, SUCCESS_CRITERIA, ScenarioResult
 
@@ -28,13 +28,13 @@ _TEXT = {c.ident: c.text for c in SUCCESS_CRITERIA + DELIVERABLES}
 def pytest_collection_finish(session: pytest.Session) -> None:
     xml = session.config.stash.get(xml_key, None)
     if xml is not None:  # the run's facts (target, timing, commit, manifests), for CI systems
-        for name, value in _junit_facts(session.config).items():
+        for name, value in junit_facts(session.config).items():
             xml.add_global_property(name.replace(" ", "_"), value)
 
 
 def system_out(result: ScenarioResult) -> str:
-    """What a testcase's <system-out> says: its scenario, and the criteria it proves."""
-    idents = _criteria_of(result.tags)
+    """What a testcase's <system-out> says: its scenario, and the criteria it bears on (its failure fails them)."""
+    idents = criteria_of(result.tags)
     criteria = ", ".join(f"{i} ({_TEXT[i]})" for i in idents) or "none"
     return f"scenario: {result.name}\ncriteria: {criteria}\n"
 

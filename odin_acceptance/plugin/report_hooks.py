@@ -73,7 +73,7 @@ def _scenario_name(item: pytest.Item) -> str:
     return f"{scenario.feature.name}: {scenario.name}" if scenario else item.name
 
 
-def _criteria_of(tags: frozenset[str]) -> list[str]:
+def criteria_of(tags: frozenset[str]) -> list[str]:
     return [c.ident for c in SUCCESS_CRITERIA + DELIVERABLES if credits(tags, c)]
 
 
@@ -132,7 +132,7 @@ def _identity(config: pytest.Config) -> tuple[str, str]:
     return config.stash[_IDENTITY_KEY]
 
 
-def _junit_facts(config: pytest.Config) -> dict[str, str]:
+def junit_facts(config: pytest.Config) -> dict[str, str]:
     commit, digest = _identity(config)
     return {
         "target": config.getoption("--target"),
@@ -218,7 +218,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report = outcome.get_result()
     scenario = item.stash.get(SCENARIO_KEY, None) or _scenario_name(item)
     tags = frozenset(m.name for m in item.iter_markers())
-    report.odin_scenario, report.odin_criteria = _scenario_name(item), _criteria_of(tags)
+    report.odin_scenario, report.odin_criteria = _scenario_name(item), criteria_of(tags)
     results = item.config.stash[RESULTS_KEY]
     if report.when == "setup" and report.skipped:
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)

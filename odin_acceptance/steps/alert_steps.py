@@ -10,7 +10,7 @@ from odin_acceptance.pipelines.alert_journey import AlertPipeline, Delivery, Fir
 from odin_acceptance.pipelines.gpu_node import GpuNode
 from odin_acceptance.verdicts import alert_verdicts
 
-JOB = "dcgm-exporter"  # the scrape job whose interval bounds the GPU alerts
+JOB = "dcgm-exporter"  # the scrape job that brings the GPU series: the link a wait names when it breaks
 
 
 def _window_for(

@@ -200,8 +200,8 @@ def fires_under_load(
     """Waits for a CPU alert to fire on a node under full load, judging when it turned
     pending: once its `window`-second rate, starting from the `before` baseline, passes
     `busy` (a fraction), then the next evaluation."""
-    scrape, evaluation = pipeline.scrape_interval(), pipeline.evaluation_interval()
-    held = delivery_window(scrape=scrape, evaluation=evaluation, for_=hold, group_wait=0)
+    held = pipeline.window(hold, 0.0)
+    scrape, evaluation = held.scrape, held.evaluation
     # The load "crosses" the threshold once the window's average passes it: the stimulus's
     # moment is the latest the crossing can be (b0 is known to a point), so the firing wait
     # ends where the pending bound below does, plus the hold.
