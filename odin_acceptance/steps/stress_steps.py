@@ -93,15 +93,23 @@ def cpu_alert_cannot_fire(
 
 @then(parsers.parse('receiver "{receiver}" is told about "{alert}" for that node, with a group wait of {wait}'))
 def cpu_alert_delivered(
-    pipeline: AlertPipeline, cpu_alert: FiredAlert, timing_profile: TimingProfile, receiver: str, alert: str, wait: str
+    pipeline: AlertPipeline,
+    cpu_alert: FiredAlert,
+    timing_profile: TimingProfile,
+    scenario_evidence: ScenarioEvidence,
+    receiver: str,
+    alert: str,
+    wait: str,
 ) -> None:
     # From pending: held H, then the group wait W, each seen within an evaluation.
     window = cpu_alert.window
     deadline = window.hold + timing_profile.plan(wait) + window.evaluation + timeouts.DELIVERY_SLACK
-    pipeline.wait_delivery(
+    delivery = pipeline.wait_delivery(
         receiver,
         {"alertname": alert, **cpu_alert.labels},
         since=cpu_alert.pending_at,
         deadline=deadline,
         what=f"{receiver!r} to be told about {alert} on {cpu_alert.labels.get('instance')}",
     )
+    held = delivery.notification.starts_at(delivery.alert) - cpu_alert.pending_at
+    alert_verdicts.held_bound(scenario_evidence, alert, held, window)
