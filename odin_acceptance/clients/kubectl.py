@@ -83,6 +83,8 @@ _FORWARDING = re.compile(r"Forwarding from 127\.0\.0\.1:(\d+) ->")
 # every refused connection too (a container restarting inside the same pod), and the same
 # forward works again once the container listens.
 _BROKEN = ("lost connection to pod",)
+# The event types `kubectl get --watch --output-watch-events` prints first on each line.
+_WATCH_EVENTS = frozenset({"ADDED", "MODIFIED", "DELETED", "BOOKMARK"})
 
 
 @dataclass
@@ -138,12 +140,15 @@ class PortForward:
         watch = subprocess.Popen([*command, "-o", events], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         self._watch = watch
         seen: list[str] = []
-        threading.Thread(target=self._read_watch, args=(watch, seen, time.monotonic()), daemon=True).start()
+        reader = threading.Thread(target=self._read_watch, args=(watch, seen, time.monotonic()), daemon=True)
+        reader.start()
 
         def listed() -> None:
             if watch.poll() is not None:
+                reader.join(timeout=5)  # the output up to its exit says why
                 raise KubectlError(f"watching pods {self.pods} ended: {' '.join(seen[-3:]) or watch.returncode}")
-            assert seen, f"no pod {self.pods} listed yet"
+            # An event line, not just any line: kubectl's errors and warnings come on the same stream.
+            assert any(line.partition(" ")[0] in _WATCH_EVENTS for line in seen), f"no pod {self.pods} listed yet"
 
         eventually(listed, timeout=timeouts.PORT_FORWARD, what=f"kubectl get pods -l {self.pods} --watch to list them")
 
