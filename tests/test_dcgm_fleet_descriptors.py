@@ -6,6 +6,7 @@ import os
 import resource
 import socket
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -21,13 +22,14 @@ PARTIAL = b"GET /metrics HTTP/1.1\r\nHost: dcgm\r\n"  # a request whose head nev
 
 
 @pytest.fixture
-def fleet(tmp_path):
-    """A running dcgm_fleet serving two GPU nodes; yields (pid, client, pod addresses)."""
+def fleet(request, tmp_path):
+    """A running dcgm_fleet serving two GPU nodes (options: the test's indirect parameter);
+    yields (pid, client, pod addresses)."""
     group = ProcessGroup(tmp_path)
     listen = f"127.0.0.1:{free_port()}"
-    proc = group.start(
-        "dcgm-fleet", [sys.executable, "-m", "odin_acceptance.instruments.dcgm_fleet", "--listen", listen]
-    )
+    options = getattr(request, "param", [])
+    argv = [sys.executable, "-m", "odin_acceptance.instruments.dcgm_fleet", "--listen", listen, *options]
+    proc = group.start("dcgm-fleet", argv)
     client = DcgmFleetClient(f"http://{listen}")
     try:
         group.wait_ready(proc, client.ready, "GET /healthz")
@@ -110,3 +112,29 @@ def test_a_full_descriptor_table_does_not_wedge_the_pods(fleet):
         _scrape(pods[1])
     resource.prlimit(pid, resource.RLIMIT_NOFILE, (LIMIT, LIMIT))
     eventually(lambda: _scrape(pods[1]), timeout=5, what="a scrape once descriptors are free again")
+
+
+@pytest.mark.parametrize("fleet", [["--idle-timeout", "0.5", "--io-timeout", "0.5"]], indirect=True)
+def test_silent_and_stalled_connections_are_closed_after_their_timeouts(fleet):
+    """A client that never asks, and one whose request head never ends, are closed by the
+    instrument (not before their timeout), so their descriptors come back while they linger."""
+    pid, _, pods = fleet
+    before = _descriptors(pid)
+    silent, stalled = _connect(pods[0]), _connect(pods[1])
+    opened = time.monotonic()
+    stalled.sendall(PARTIAL)
+    try:
+        for sock in (silent, stalled):
+            sock.settimeout(5)  # a read with a deadline: the instrument's close is what ends it
+            assert sock.recv(1) == b"", "the instrument answered a request it never received"
+        assert time.monotonic() - opened >= 0.4, "closed before its timeout"
+
+        def released() -> int:
+            now = _descriptors(pid)
+            assert now <= before, f"{now} descriptors open, {before} before the two clients came"
+            return now
+
+        eventually(released, timeout=5, what="the instrument to release the connections it closed")
+    finally:
+        silent.close()
+        stalled.close()

@@ -26,6 +26,7 @@ and the fake exporter's /gpus routes, to change what one GPU reports.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import errno
 import ipaddress
@@ -52,9 +53,10 @@ SPARE_CONNECTIONS = 16  # curl, a probe: what is not Prometheus
 # Descriptors that are not a pod's: stdio, the event loop's, the control API and its clients.
 RESERVED_DESCRIPTORS = 32
 # Prometheus reuses a connection every scrape interval (minutes at most); a silent one is gone.
+# (--idle-timeout)
 IDLE_TIMEOUT = 300.0
 # Once a request has begun, its head must arrive, and its answer be taken, within this time
-# (Prometheus's own scrape timeout is 10 s by default).
+# (Prometheus's own scrape timeout is 10 s by default). (--io-timeout)
 IO_TIMEOUT = 10.0
 ACCEPT_BURST = 16  # accepts per wake-up of one listener, so no pod starves the others
 ACCEPT_RETRY = 0.1  # s before a listener tries again when no descriptor could be freed
@@ -221,6 +223,11 @@ def handle(method: str, path: str, body: Any) -> tuple[int, str, bytes]:
 
 
 if __name__ == "__main__":
+    options = argparse.ArgumentParser(prog="dcgm-fleet", add_help=False)
+    options.add_argument("--idle-timeout", type=float, default=IDLE_TIMEOUT, help="s a pod connection may wait")
+    options.add_argument("--io-timeout", type=float, default=IO_TIMEOUT, help="s to read a request head or write")
+    known, rest = options.parse_known_args()
+    IDLE_TIMEOUT, IO_TIMEOUT = known.idle_timeout, known.io_timeout
     _loop = asyncio.new_event_loop()
     threading.Thread(target=_loop.run_forever, name="pod-listeners", daemon=True).start()
-    serve("dcgm-fleet", handle)
+    serve("dcgm-fleet", handle, rest)
