@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from odin_acceptance.instruments.dcgm_fleet import connection_cap, descriptors_needed
+from odin_acceptance.instruments.dcgm_fleet import connection_cap
 from odin_acceptance.targets import gpu_fleet
-from odin_acceptance.targets.gpu_fleet import descriptor_shortfall
+from odin_acceptance.targets.gpu_fleet import descriptor_shortfall, descriptors_needed
 from odin_acceptance.targets.parts import TargetError
 
 

@@ -13,8 +13,8 @@ scrape, a client that connects and never asks): a connection is closed when its 
 leaves, when it waits too long for a request or for its answer to be taken, and past
 `connection_cap()` the one waiting longest for a request is dropped to make room. A full
 descriptor table (EMFILE) drops such a connection too, so accept() never stays wedged.
-`descriptors_needed(pods)` is what it takes for `pods` pods: the fleet checks it against
-the process's limit before it starts.
+The GPU fleet (targets/gpu_fleet.py) raises this process's limit to what its pods need
+under the same rule, and refuses to start where the hard limit is too low.
 
 Control API, on --listen (127.0.0.1):
 PUT  /pods    [{"address": "127.65.1.7:9400", "Hostname": "node-1", "gpus": 8, <GPU fields>}]
@@ -91,11 +91,6 @@ def connection_cap(pods: int, nofile: int) -> int:
     """How many connections `pods` pods may hold open at once under a descriptor limit
     (at least one: a limit too low for more is refused before a fleet starts)."""
     return max(1, min(pods * CONNECTIONS_PER_POD + SPARE_CONNECTIONS, nofile - pods - RESERVED_DESCRIPTORS))
-
-
-def descriptors_needed(pods: int) -> int:
-    """RLIMIT_NOFILE for serving `pods` pods without ever capping below their connections."""
-    return pods + pods * CONNECTIONS_PER_POD + SPARE_CONNECTIONS + RESERVED_DESCRIPTORS
 
 
 def _response(status: str, ctype: str, body: bytes) -> bytes:

@@ -28,7 +28,6 @@ from odin_acceptance.clients.prometheus_api import PrometheusApi
 from odin_acceptance.core import timeouts
 from odin_acceptance.core.polling import Poll, eventually
 from odin_acceptance.core.timing_profiles import TimingProfile
-from odin_acceptance.instruments.dcgm_fleet import descriptors_needed
 from odin_acceptance.pipelines.gpu_node import GpuNode
 from odin_acceptance.stack_config import manifests, render
 from odin_acceptance.stack_config.services import StandIns
@@ -63,6 +62,15 @@ def fleet_prometheus_config(prometheus_yml: str, rules: Path, local: StandIns, j
     alerting = yaml.safe_load(render.rewrite_addresses(yaml.safe_dump(doc.get("alerting", {})), local))
     out = {"global": doc.get("global", {}), "rule_files": [str(rules)], "alerting": alerting, "scrape_configs": kept}
     return yaml.safe_dump(out, sort_keys=False)
+
+
+def descriptors_needed(nodes: int) -> int:
+    """Open files the dcgm_fleet process needs for `nodes` GPU nodes' pods: a listener each,
+    two connections each (the one Prometheus keeps alive, one it abandoned on a timeout),
+    16 spare connections, 32 for the rest. The instrument caps its connections by the same
+    rule (its connection_cap; a project test holds the two together), so under this limit
+    it never caps below them."""
+    return nodes + 2 * nodes + 16 + 32
 
 
 def descriptor_shortfall(nodes: int, hard: int) -> str | None:
