@@ -13,6 +13,7 @@ the GPUs, the kubelets and the containers are simulated.
 from __future__ import annotations
 
 import json
+import resource
 import sys
 import time
 from dataclasses import dataclass, replace
@@ -34,7 +35,7 @@ from odin_acceptance.targets.base import Endpoints
 from odin_acceptance.targets.discovery_witness import start_in_cluster
 from odin_acceptance.targets.kube_control_plane import GPU_PRESENT_LABEL, ControlPlane, gpu_nodes
 from odin_acceptance.targets.parts import TargetError
-from odin_acceptance.targets.processes import ProcessGroup, free_port
+from odin_acceptance.targets.processes import ManagedProcess, ProcessGroup, free_port
 
 DAEMONSET = manifests.OVERLAYS / "gpu-fleet" / "dcgm-exporter-daemonset.yaml"
 FLEET_PODS = "app=dcgm-exporter,odin.acceptance/gpu-fleet=true"
@@ -61,6 +62,41 @@ def fleet_prometheus_config(prometheus_yml: str, rules: Path, local: StandIns, j
     alerting = yaml.safe_load(render.rewrite_addresses(yaml.safe_dump(doc.get("alerting", {})), local))
     out = {"global": doc.get("global", {}), "rule_files": [str(rules)], "alerting": alerting, "scrape_configs": kept}
     return yaml.safe_dump(out, sort_keys=False)
+
+
+def descriptors_needed(nodes: int) -> int:
+    """Open files the dcgm_fleet process needs for `nodes` GPU nodes' pods: a listener each,
+    two connections each (the one Prometheus keeps alive, one it abandoned on a timeout),
+    16 spare connections, 32 for the rest. The instrument caps its connections by the same
+    rule (its connection_cap; a project test holds the two together), so under this limit
+    it never caps below them."""
+    return nodes + 2 * nodes + 16 + 32
+
+
+def descriptor_shortfall(nodes: int, hard: int) -> str | None:
+    """One sentence when the hard limit on open files (which the fleet's dcgm-exporter
+    process inherits) is below what `nodes` GPU nodes' pods need; None when it suffices.
+    Inotify is not checked: nothing in the fleet watches files per node (Prometheus finds
+    the pods through the API, KWOK keeps its nodes in memory, the instrument reads no file)."""
+    needed = descriptors_needed(nodes)
+    if hard == resource.RLIM_INFINITY or hard >= needed:
+        return None
+    return (
+        f"a GPU fleet of {nodes} nodes needs {needed} open files in its dcgm-exporter process, "
+        f"but the hard limit on open files (RLIMIT_NOFILE, `ulimit -Hn`) is {hard}: "
+        f"run `ulimit -n {needed}` (as root, or set LimitNOFILE={needed} where the suite runs) and start again"
+    )
+
+
+def raise_descriptor_limit(pid: int, nodes: int) -> int:
+    """Raise the soft RLIMIT_NOFILE of process `pid` to what `nodes` GPU nodes' pods need,
+    within its hard limit (the instrument sizes its connection cap by it); returns its soft limit."""
+    soft, hard = resource.prlimit(pid, resource.RLIMIT_NOFILE)
+    needed = descriptors_needed(nodes)
+    if soft != resource.RLIM_INFINITY and soft < needed:
+        soft = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
+        resource.prlimit(pid, resource.RLIMIT_NOFILE, (soft, hard))
+    return soft
 
 
 @dataclass(frozen=True)
@@ -92,6 +128,7 @@ class GpuFleet:
         self.plane, self.api, self.kubectl, self.processes = plane, api, kubectl, processes
         self.prometheus_binary, self.local, self.profile, self.directory = prometheus, local, profile, directory
         self.exporter: DcgmFleetClient | None = None
+        self.exporter_process: ManagedProcess | None = None
         self.prometheus: PrometheusApi | None = None
         self.size = FleetSize(0, 0)
         self.celsius = 0.0  # what every GPU reports at rest
@@ -107,6 +144,10 @@ class GpuFleet:
         Prometheus has scraped every GPU at that value."""
         if size.gpus_per_node != self.size.gpus_per_node and self.size.nodes:
             raise TargetError(f"the fleet has {self.size.gpus_per_node} GPUs per node; it cannot change to {size}")
+        # Checked before anything starts: short of descriptors, no scrape would be answered.
+        shortfall = descriptor_shortfall(size.nodes, resource.getrlimit(resource.RLIMIT_NOFILE)[1])
+        if shortfall:
+            raise TargetError(shortfall)
         started, self.seconds = time.perf_counter(), {}
         # Only nodes that do not exist yet: kubectl applies an existing node as one patch each.
         present = {n["metadata"]["name"] for n in self.api.nodes()}
@@ -119,7 +160,7 @@ class GpuFleet:
         self.kubectl.apply(json.dumps(daemonset))
         pods = self._await_pods(size)
         self.seconds["dcgm-exporter pods running"] = time.perf_counter() - started
-        exporter = self._exporter()
+        exporter = self._exporter(size.nodes)
         exporter.add_pods(
             [
                 {"address": address, "Hostname": node, "gpus": size.gpus_per_node, "temperature_c": celsius}
@@ -183,13 +224,16 @@ class GpuFleet:
             poll=Poll(1.0, 5.0),
         )
 
-    def _exporter(self) -> DcgmFleetClient:
+    def _exporter(self, nodes: int) -> DcgmFleetClient:
         if self.exporter is None:
             listen = f"127.0.0.1:{free_port()}"
             argv = [sys.executable, "-m", "odin_acceptance.instruments.dcgm_fleet", "--listen", listen]
             client = DcgmFleetClient(f"http://{listen}")
-            self.processes.wait_ready(self.processes.start("dcgm-fleet", argv), client.ready, "GET /healthz")
+            self.exporter_process = self.processes.start("dcgm-fleet", argv)
+            self.processes.wait_ready(self.exporter_process, client.ready, "GET /healthz")
             self.exporter = client
+        assert self.exporter_process is not None
+        raise_descriptor_limit(self.exporter_process.popen.pid, nodes)
         return self.exporter
 
     def _prometheus(self, prometheus_yml: str, rules_yml: str) -> PrometheusApi:
