@@ -38,10 +38,7 @@ def run_suite(
         "-m",
         "pytest",
         *where,
-        f"--html={out / 'acceptance.html'}",
-        f"--junitxml={out / 'junit.xml'}",
-        f"--cucumberjson={out / 'cucumber.json'}",
-        f"--evidence={out / 'evidence.json'}",
+        f"--reports={out}",
         *args,
     ]
     if manifest_dir is not None:

@@ -230,8 +230,7 @@ def test_an_interrupt_leaves_no_process_port_or_directory(tmp_path, target, mome
     proc = subprocess.Popen(
         [
             *(sys.executable, "-m", "pytest", "odin_acceptance/features", "-m", "gpu", "--target", target, "-v"),
-            *(f"--html={out / 'a.html'}", f"--junitxml={out / 'j.xml'}", f"--cucumberjson={out / 'c.json'}"),
-            f"--evidence={out / 'e.json'}",
+            f"--reports={out}",
         ],
         cwd=REPO,
         stdout=subprocess.PIPE,
@@ -280,8 +279,7 @@ def test_nothing_listens_beyond_loopback(tmp_path, target, supplied_components):
     proc = subprocess.Popen(
         [
             *(sys.executable, "-m", "pytest", "odin_acceptance/features", "-m", "gpu", "--target", target),
-            *(f"--html={out / 'a.html'}", f"--junitxml={out / 'j.xml'}", f"--cucumberjson={out / 'c.json'}"),
-            f"--evidence={out / 'e.json'}",
+            f"--reports={out}",
         ],
         cwd=REPO,
         stdout=subprocess.DEVNULL,

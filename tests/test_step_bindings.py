@@ -11,7 +11,7 @@ import pytest
 from pytest_bdd.parser import FeatureParser
 from pytest_bdd.steps import step_function_context_registry
 
-from odin_acceptance import plugin as suite_plugin
+from odin_acceptance.plugin import suite as suite_plugin
 
 FEATURES = Path(__file__).resolve().parent.parent / "odin_acceptance" / "features"
 

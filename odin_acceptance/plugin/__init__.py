@@ -1,26 +1,34 @@
-"""The suite's pytest plugin, loaded through the `pytest11` entry point `odin_acceptance`
-(`-p no:odin_acceptance` turns it off). One module per job: `options` (command line,
-preconditions, skips), `selection` (which scenarios a run includes), `stack` (the target and the
-scenarios' shared fixtures), `report_hooks` (outcomes, HTML report, evidence), `junit` (the
-JUnit XML's shape); `state` holds what they share. The step modules are plugins too:
-pytest-bdd's step decorators register fixtures in the module that calls them, so every feature
-sees them only if their modules are plugins."""
+"""The suite's pytest plugin. Its `pytest11` entry point (`odin_acceptance`) only adds the
+suite's options and ini values, and stays inert in a run that did not ask for the suite: it
+deselects, skips, writes and traps nothing there.
 
-pytest_plugins = [
-    "odin_acceptance.plugin.options",
-    "odin_acceptance.plugin.selection",
-    "odin_acceptance.plugin.stack",
-    "odin_acceptance.plugin.report_hooks",
-    "odin_acceptance.plugin.junit",
-    "odin_acceptance.steps.stack_steps",
-    "odin_acceptance.steps.gpu_steps",
-    "odin_acceptance.steps.alert_steps",
-    "odin_acceptance.steps.routing_steps",
-    "odin_acceptance.steps.rule_steps",
-    "odin_acceptance.steps.log_steps",
-    "odin_acceptance.steps.log_alert_steps",
-    "odin_acceptance.steps.cluster_steps",
-    "odin_acceptance.steps.loss_steps",
-    "odin_acceptance.steps.stress_steps",
-    "odin_acceptance.steps.fleet_steps",
-]
+A run asks for the suite when one of these holds (`settings.requested`):
+- the suite's root `conftest.py` loaded it (`pytest` in this repository);
+- `-p odin_acceptance.plugin.suite` names it;
+- one of its own options is set: `--target`, `--timing`, `--manifests`, `--reports`,
+  `--include`, `--require-criteria` or `--component`, typed, in `addopts` or in
+  `PYTEST_ADDOPTS`; or an `odin_*` ini value (`odin_target`, `odin_manifests`, …).
+
+Then `suite` is the plugin: one module per job, `session` (preconditions, skips, markers),
+`selection` (which scenarios a run includes), `report_hooks` (outcomes, HTML report,
+evidence), `junit` (the JUnit XML's shape), `state` what they share, and the fixtures and step
+modules (pytest-bdd's step decorators register fixtures in the module that calls them, so
+every feature sees them only if their modules are plugins)."""
+
+from __future__ import annotations
+
+import pytest
+
+from odin_acceptance.plugin import settings
+
+pytest_plugins = ["odin_acceptance.plugin.options"]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    settings.add_options(parser)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    if settings.requested(config):
+        config.pluginmanager.import_plugin(settings.SUITE)

@@ -1,32 +1,14 @@
-"""The suite's command-line options, and what is decided before anything starts: host
-preconditions, supplied components, and which scenarios this target skips."""
+"""The suite's command-line options (the entry point adds them to every run; they act only in
+a run that asked for the suite: `odin_acceptance.plugin`)."""
 
 from __future__ import annotations
 
-import signal
-import time
-from pathlib import Path
-
 import pytest
 
-from odin_acceptance.core.evidence import EvidenceLog
 from odin_acceptance.core.timing_profiles import PROFILES
-from odin_acceptance.plugin.state import (
-    CAPABILITIES_KEY,
-    EVIDENCE_KEY,
-    RESULTS_KEY,
-    SCENARIOS_KEY,
-    STARTED_KEY,
-    SUPPLIED_KEY,
-    ExitCode,
-    capabilities,
-    target_options,
-)
-from odin_acceptance.provisioning import supplied
-from odin_acceptance.targets import NAMES, TargetError, preflight, skip_reason
+from odin_acceptance.targets import NAMES
 from odin_acceptance.targets.base import KEEP_RESOURCES
 from odin_acceptance.targets.kube_control_plane import DEFAULT_NODES
-from odin_acceptance.verdicts.criteria import CRITERION_TAGS
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -34,16 +16,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--target",
         choices=NAMES,
-        default="local",
+        default=None,
         help="where the stack runs (default: local processes on 127.0.0.1; kwok: a real control "
-        "plane with simulated nodes, built from source on first use)",
+        "plane with simulated nodes, built from source on first use; ini: odin_target)",
     )
     group.addoption(
         "--timing",
         choices=tuple(PROFILES),
         default=None,
         help="timing profile: fast divides every duration by a stated factor "
-        "(default on the local target), real keeps them",
+        "(default on the local target), real keeps them (ini: odin_timing)",
     )
     group.addoption(
         "--kubeconfig",
@@ -58,11 +40,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="kind, cluster: leave the run's namespace and cluster-wide objects in the cluster after the run: "
         "never (default), on-failure or always; only objects labelled with the run are ever deleted",
     )
-    group.addoption("--evidence", default="reports/evidence.json", help="where to write the evidence JSON")
+    group.addoption("--evidence", default=None, help="where to write the evidence JSON (default: in --reports)")
     group.addoption(
         "--manifests",
         default=None,
-        help="the kustomize directory under test (default: manifests/base of the directory pytest runs from)",
+        help="the kustomize directory under test (default: manifests/base of pytest's rootdir; ini: odin_manifests)",
     )
     group.addoption(
         "--soak-duration",
@@ -100,42 +82,3 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="a component the suite never fetches (AGPL): loki, promtail or grafana, e.g. "
         "--component loki=/opt/loki/loki-linux-amd64 (repeatable; default: found on PATH, else its scenarios skip)",
     )
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_configure(config: pytest.Config) -> None:
-    config.stash[EVIDENCE_KEY] = EvidenceLog()
-    config.stash[RESULTS_KEY] = {}
-    config.stash[SCENARIOS_KEY] = {}
-    config.stash[STARTED_KEY] = time.time()
-    for tag in CRITERION_TAGS:
-        config.addinivalue_line(
-            "markers", f"{tag}: proves a criterion of the plan (odin_acceptance/verdicts/criteria.py)"
-        )
-    # Report writers fail at the end of a run if their directory is missing.
-    for option in ("htmlpath", "xmlpath", "cucumber_json_path", "evidence"):
-        value = getattr(config.option, option, None)
-        if value:
-            Path(value).parent.mkdir(parents=True, exist_ok=True)
-    # CI and `timeout` send SIGTERM: turn it into Ctrl-C so fixtures tear the stack down.
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Scenarios the target cannot run are skipped, with the reason reported."""
-    can, found = capabilities(config), config.stash.get(SUPPLIED_KEY, None)
-    for item in items:
-        reason = skip_reason(can, {m.name for m in item.iter_markers()}, found)
-        if reason:
-            item.add_marker(pytest.mark.skip(reason=reason))
-
-
-def pytest_sessionstart(session: pytest.Session) -> None:
-    """Host preconditions of the target (Docker, kind, kubectl, limits) and the supplied
-    components (each checked against its pin), before anything starts."""
-    config = session.config
-    try:
-        config.stash[CAPABILITIES_KEY] = preflight(config.getoption("--target"), target_options(config))
-        config.stash[SUPPLIED_KEY] = supplied.discover(supplied.parse_options(config.getoption("--component")))
-    except (TargetError, supplied.SupplyError) as exc:
-        pytest.exit(str(exc), returncode=ExitCode.TARGET_UNAVAILABLE)

@@ -21,6 +21,7 @@ from odin_acceptance.core import artifacts
 from odin_acceptance.core.evidence import EvidenceLog
 from odin_acceptance.core.timing_profiles import parse_duration
 from odin_acceptance.plugin.selection import opt_in_reason
+from odin_acceptance.plugin.settings import report_dir
 from odin_acceptance.plugin.state import (
     ENDED_KEY,
     EVIDENCE_KEY,
@@ -36,6 +37,7 @@ from odin_acceptance.plugin.state import (
     manifest_dir,
     profile_of,
     say,
+    target_name,
 )
 from odin_acceptance.reporting import html as report_html
 from odin_acceptance.stack_config import manifests
@@ -135,7 +137,7 @@ def _identity(config: pytest.Config) -> tuple[str, str]:
 def junit_facts(config: pytest.Config) -> dict[str, str]:
     commit, digest = _identity(config)
     return {
-        "target": config.getoption("--target"),
+        "target": target_name(config),
         "timing": profile_of(config).describe(),
         "commit": commit,
         "manifests sha256": digest,
@@ -316,7 +318,7 @@ def report_extras(
 def _facts(config: pytest.Config) -> dict[str, str]:
     log = config.stash[EVIDENCE_KEY]
     facts = {
-        "target": config.getoption("--target"),
+        "target": target_name(config),
         "timing profile": profile_of(config).describe(),
         "manifests": str(manifest_dir(config)),
         "git commit": _identity(config)[0],
@@ -392,11 +394,9 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     log.context["scenarios"] = [
         {"scenario": r.name, "outcome": r.outcome, "tags": sorted(r.tags), "reason": r.reason} for r in results
     ]
-    path = config.getoption("--evidence")
-    if path:
-        log.write(Path(path))
+    log.write(Path(config.getoption("--evidence")))
     record = run_record(session)
-    verdicts_path = Path(path or "reports/evidence.json").parent / "verdicts.json"
+    verdicts_path = report_dir(config) / "verdicts.json"
     doc = verdicts_file.document(log, record, _run_facts(config), _decisions(config))
     verdicts_path.write_text(json.dumps(doc, indent=1, ensure_ascii=False))
     required = config.getoption("--require-criteria")
@@ -418,7 +418,7 @@ def run_record(session: pytest.Session) -> RunRecord:
     if not ended and any(r.outcome == NOT_RUN for r in results):
         stopped = session.shouldfail or session.shouldstop  # -x / --maxfail
         ended = str(stopped) if stopped else "the run stopped before every selected scenario ran"
-    target = config.getoption("--target")
+    target = target_name(config)
     declared = target_class(target).capabilities  # the target's own, not what this host allowed
     return RunRecord(
         results=tuple(results),

@@ -4,15 +4,10 @@ the default run instead of silently adding a 13-minute CPU stress to it."""
 
 from __future__ import annotations
 
+import importlib.resources
 from pathlib import Path
 
 import pytest
-
-# The features shipped with the package: what `pytest --target cluster --manifests DIR` runs
-# from a repository that installed the suite and names no tests of its own.
-FEATURES = Path(__file__).resolve().parents[1] / "features"
-# Options that only make sense for this suite: naming one asks for it.
-SUITE_OPTIONS = ("--target", "--manifests", "--include", "--timing", "--require-criteria", "--component")
 
 # Opt-in tag -> (what it is, what it costs), for the option's help and the "left out" sentence.
 OPT_IN = {
@@ -21,15 +16,6 @@ OPT_IN = {
     "fault": ("a fault scenario", "it stops components mid-stream"),
     "scale": ("a scale scenario", "it grows the kwok cluster to thousands of simulated GPU nodes"),
 }
-
-
-def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.getgroup("odin").addoption(
-        "--include",
-        default="",
-        metavar="slow,soak,fault,scale",
-        help="also run these opt-in scenarios: " + "; ".join(f"{tag}: {cost}" for tag, (_, cost) in OPT_IN.items()),
-    )
 
 
 def included(config: pytest.Config) -> frozenset[str]:
@@ -50,11 +36,17 @@ def opt_in_reason(config: pytest.Config, tags: frozenset[str]) -> str | None:
     return f"left out of this run: {kind} ({cost}). Run it with --include {','.join(missing)}"
 
 
+def features() -> Path:
+    """The features shipped with the package: what `pytest --target cluster --manifests DIR`
+    runs from a repository that installed the suite and names no tests of its own."""
+    return Path(str(importlib.resources.files("odin_acceptance.features")))
+
+
 def pytest_configure(config: pytest.Config) -> None:
     included(config)  # a typo in --include fails before anything starts
-    asked = any(arg.split("=")[0] in SUITE_OPTIONS for arg in config.invocation_params.args)
-    if asked and config.args_source == pytest.Config.ArgsSource.INVOCATION_DIR:
-        config.args = [str(FEATURES)]
+    # This run asked for the suite (it is loaded) and named no tests: the suite's features.
+    if config.args_source == pytest.Config.ArgsSource.INVOCATION_DIR:
+        config.args = [str(features())]
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -27,6 +27,7 @@ from odin_acceptance.plugin.state import (
     artifacts_dir,
     profile_of,
     say,
+    target_name,
     target_options,
 )
 from odin_acceptance.provisioning import components
@@ -49,7 +50,7 @@ def tools(pytestconfig: pytest.Config) -> dict[str, Path]:
     """Executables (promtool, amtool, …) obtained once per version and cached, and the ones
     the user supplied (loki, promtail, grafana: only those present)."""
     try:
-        extra = target_class(pytestconfig.getoption("--target")).provisions
+        extra = target_class(target_name(pytestconfig)).provisions
         fetched = components.ensure_all(lambda message: say(pytestconfig, message), COMPONENTS + extra)
     except components.ProvisioningError as exc:
         pytest.exit(f"cannot obtain the components: {exc}", returncode=ExitCode.COMPONENTS_UNAVAILABLE)
@@ -60,7 +61,7 @@ def tools(pytestconfig: pytest.Config) -> dict[str, Path]:
 def target(request: pytest.FixtureRequest, pytestconfig: pytest.Config, tools: dict[str, Path]) -> Iterator[Target]:
     """The stack under test on the chosen target, up for the whole session."""
     try:
-        target = create(pytestconfig.getoption("--target"), options=target_options(pytestconfig), tools=tools)
+        target = create(target_name(pytestconfig), options=target_options(pytestconfig), tools=tools)
     except OdinError as exc:  # a target it cannot build, or manifests it cannot read (the file is named)
         pytest.exit(str(exc), returncode=ExitCode.TARGET_UNAVAILABLE)
     say(pytestconfig, f"starting the stack on the {target.name} target, timing {target.profile.describe()}")

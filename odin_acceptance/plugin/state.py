@@ -11,9 +11,10 @@ from pytest_bdd.parser import Scenario
 
 from odin_acceptance.core.evidence import EvidenceLog
 from odin_acceptance.core.timing_profiles import PROFILES, TimingProfile
+from odin_acceptance.plugin.settings import report_dir, setting, setting_path
 from odin_acceptance.provisioning import supplied
 from odin_acceptance.stack_config import manifests
-from odin_acceptance.targets import Target, TargetOptions, target_class
+from odin_acceptance.targets import NAMES, Target, TargetOptions, target_class
 from odin_acceptance.verdicts.criteria import ScenarioResult
 
 EVIDENCE_KEY = pytest.StashKey[EvidenceLog]()
@@ -42,15 +43,25 @@ SUPPLIED_KEY = pytest.StashKey[supplied.Supplied]()
 CAPABILITIES_KEY = pytest.StashKey[frozenset[str]]()
 
 
+def target_name(config: pytest.Config) -> str:
+    """The target this run chose (--target, else the ini's odin_target, else local)."""
+    name = setting(config, "target") or "local"
+    if name not in NAMES:
+        raise pytest.UsageError(f"odin_target: unknown target {name!r}; choose from {', '.join(NAMES)}")
+    return name
+
+
 def profile_of(config: pytest.Config) -> TimingProfile:
-    name = config.getoption("--timing") or target_class(config.getoption("--target")).default_timing
+    name = setting(config, "timing") or target_class(target_name(config)).default_timing
+    if name not in PROFILES:
+        raise pytest.UsageError(f"odin_timing: unknown profile {name!r}; choose from {', '.join(PROFILES)}")
     return PROFILES[name]
 
 
 def manifest_dir(config: pytest.Config) -> Path:
-    """The manifests under test: `--manifests`, else manifests/base under pytest's rootdir."""
-    given = config.getoption("--manifests")
-    return (Path(given) if given else config.rootpath / manifests.DEFAULT_BASE).resolve()
+    """The manifests under test: `--manifests` (or odin_manifests), else manifests/base under
+    pytest's rootdir."""
+    return setting_path(config, "manifests") or (config.rootpath / manifests.DEFAULT_BASE).resolve()
 
 
 def target_options(config: pytest.Config) -> TargetOptions:
@@ -73,13 +84,12 @@ def capabilities(config: pytest.Config) -> frozenset[str]:
     """What the target can do here: its preflight's answer, else what its class declares
     (collection without a session start, e.g. --collect-only of a broken preflight)."""
     found = config.stash.get(CAPABILITIES_KEY, None)
-    return found if found is not None else target_class(config.getoption("--target")).capabilities
+    return found if found is not None else target_class(target_name(config)).capabilities
 
 
 def artifacts_dir(config: pytest.Config) -> Path:
-    """reports/artifacts/, beside the HTML report: what a failed or kept run leaves."""
-    html = getattr(config.option, "htmlpath", None) or "reports/acceptance.html"
-    return Path(html).resolve().parent / "artifacts"
+    """artifacts/ in the report directory: what a failed or kept run leaves."""
+    return report_dir(config) / "artifacts"
 
 
 def say(config: pytest.Config, message: str) -> None:

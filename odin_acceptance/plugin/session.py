@@ -1,0 +1,68 @@
+"""What the suite decides before anything starts, once a run asked for it: its markers, the
+run's stash, SIGTERM as Ctrl-C, host preconditions, supplied components, and which scenarios
+this target skips."""
+
+from __future__ import annotations
+
+import signal
+import time
+
+import pytest
+
+from odin_acceptance.core.evidence import EvidenceLog
+from odin_acceptance.plugin.markers import MARKERS
+from odin_acceptance.plugin.settings import place_reports
+from odin_acceptance.plugin.state import (
+    CAPABILITIES_KEY,
+    EVIDENCE_KEY,
+    RESULTS_KEY,
+    SCENARIOS_KEY,
+    STARTED_KEY,
+    SUPPLIED_KEY,
+    ExitCode,
+    capabilities,
+    target_name,
+    target_options,
+)
+from odin_acceptance.provisioning import supplied
+from odin_acceptance.targets import TargetError, preflight, skip_reason
+from odin_acceptance.verdicts.criteria import CRITERION_TAGS
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    # Runs as the suite is loaded, before the report writers (junitxml, pytest-html, pytest-bdd)
+    # read their paths.
+    place_reports(config)
+    config.stash[EVIDENCE_KEY] = EvidenceLog()
+    config.stash[RESULTS_KEY] = {}
+    config.stash[SCENARIOS_KEY] = {}
+    config.stash[STARTED_KEY] = time.time()
+    for tag, text in MARKERS.items():
+        config.addinivalue_line("markers", f"{tag}: {text}")
+    for tag in CRITERION_TAGS:
+        config.addinivalue_line(
+            "markers", f"{tag}: proves a criterion of the plan (odin_acceptance/verdicts/criteria.py)"
+        )
+    # CI and `timeout` send SIGTERM: turn it into Ctrl-C so fixtures tear the stack down.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Scenarios the target cannot run are skipped, with the reason reported."""
+    can, found = capabilities(config), config.stash.get(SUPPLIED_KEY, None)
+    for item in items:
+        reason = skip_reason(can, {m.name for m in item.iter_markers()}, found)
+        if reason:
+            item.add_marker(pytest.mark.skip(reason=reason))
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Host preconditions of the target (Docker, kind, kubectl, limits) and the supplied
+    components (each checked against its pin), before anything starts."""
+    config = session.config
+    try:
+        config.stash[CAPABILITIES_KEY] = preflight(target_name(config), target_options(config))
+        config.stash[SUPPLIED_KEY] = supplied.discover(supplied.parse_options(config.getoption("--component")))
+    except (TargetError, supplied.SupplyError) as exc:
+        pytest.exit(str(exc), returncode=ExitCode.TARGET_UNAVAILABLE)

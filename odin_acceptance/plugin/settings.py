@@ -1,0 +1,103 @@
+"""The settings people choose once, on the command line or in their ini file, and whether
+this pytest run asked for the suite at all.
+
+Every value is read from the parsed config (`config.getoption`, `config.getini`), never from
+the literal command line, so `addopts` and `PYTEST_ADDOPTS` count as if typed. For the
+settings with an ini equivalent the command line wins, then the ini file, then the default."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from odin_acceptance.plugin.selection import OPT_IN
+
+# Setting -> (ini help, default). The command-line option of the same name (`--target`,
+# `--timing`, `--manifests`, `--reports`) overrides the ini value `odin_<name>`.
+INI: dict[str, tuple[str, str | None]] = {
+    "target": ("where the stack runs (--target): local, kwok, kind or cluster", "local"),
+    "timing": ("timing profile (--timing): fast or real; default: the target's own", None),
+    "manifests": ("the kustomize directory under test (--manifests), relative to the ini file", None),
+    "reports": ("the directory every report of a run goes to (--reports), relative to the ini file", "reports"),
+}
+# Options that only this suite has: a run that sets one (or an `odin_*` ini value) asks for it.
+SUITE_OPTIONS = ("target", "timing", "manifests", "reports", "include", "require_criteria", "component")
+# The plugin module that is the suite (hooks, fixtures, steps): loaded by the root conftest.py,
+# by `-p odin_acceptance.plugin.suite`, or by the entry point when a run asks for it.
+SUITE = "odin_acceptance.plugin.suite"
+
+REPORT_FILES = {"htmlpath": "acceptance.html", "xmlpath": "junit.xml", "cucumber_json_path": "cucumber.json"}
+
+
+def add_options(parser: pytest.Parser) -> None:
+    """--include, --reports and the ini values (the entry point adds them to every run)."""
+    group = parser.getgroup("odin", "ODIN acceptance suite")
+    group.addoption(
+        "--include",
+        default="",
+        metavar="slow,soak,fault,scale",
+        help="also run these opt-in scenarios: " + "; ".join(f"{tag}: {cost}" for tag, (_, cost) in OPT_IN.items()),
+    )
+    group.addoption(
+        "--reports",
+        default=None,
+        metavar="DIR",
+        help="where every report of the run goes: acceptance.html, junit.xml, cucumber.json, evidence.json, "
+        "verdicts.json and artifacts/ (default: reports/ of the directory pytest runs from; ini: odin_reports)",
+    )
+    for name, (text, default) in INI.items():
+        parser.addini(f"odin_{name}", f"ODIN acceptance suite: {text}", default=default)
+
+
+def requested(config: pytest.Config) -> bool:
+    """Whether this run asked for the suite: its plugin loaded (the suite's conftest.py, or
+    `-p`), one of its own options given, or an `odin_*` ini value set."""
+    if config.pluginmanager.has_plugin(SUITE):
+        return True
+    if any(config.getoption(dest) for dest in SUITE_OPTIONS):
+        return True
+    return any(config.getini(f"odin_{name}") != default for name, (_, default) in INI.items())
+
+
+def setting(config: pytest.Config, name: str) -> str | None:
+    """A setting's value: the command line's, else the ini file's, else its default."""
+    given = config.getoption(name)
+    return given if given is not None else config.getini(f"odin_{name}")
+
+
+def setting_path(config: pytest.Config, name: str) -> Path | None:
+    """A path setting, absolute: a command-line value is relative to where pytest runs, an
+    ini value to the ini file's directory, the default to where pytest runs."""
+    given = config.getoption(name)
+    if given is not None:
+        return (config.invocation_params.dir / given).resolve()
+    value = config.getini(f"odin_{name}")
+    if not value:
+        return None
+    base = config.rootpath if value != INI[name][1] else config.invocation_params.dir
+    return (base / value).resolve()
+
+
+def report_dir(config: pytest.Config) -> Path:
+    """Where every output of the run goes (--reports, odin_reports)."""
+    found = setting_path(config, "reports")
+    assert found is not None  # it has a default
+    return found
+
+
+def place_reports(config: pytest.Config) -> None:
+    """Every report in the report directory (a file named on its own, e.g. --html, still goes
+    where it says), the directories made: writers fail at the end of a run if theirs is missing."""
+    directory = report_dir(config)
+    for option, name in REPORT_FILES.items():
+        if getattr(config.option, option, None) is None and hasattr(config.option, option):
+            setattr(config.option, option, str(directory / name))
+    if hasattr(config.option, "self_contained_html"):
+        config.option.self_contained_html = True  # one file a CI job can attach
+    if config.getoption("evidence") is None:
+        config.option.evidence = str(directory / "evidence.json")
+    for path in (*(getattr(config.option, o, None) for o in REPORT_FILES), config.option.evidence):
+        if path:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+    directory.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,22 @@
+"""The acceptance suite as one pytest plugin: its hooks, fixtures and step modules. Loaded by
+the root conftest.py, by `-p odin_acceptance.plugin.suite`, or by the entry point when a run
+sets one of the suite's options (see `odin_acceptance.plugin`)."""
+
+pytest_plugins = [
+    "odin_acceptance.plugin.session",
+    "odin_acceptance.plugin.selection",
+    "odin_acceptance.plugin.stack",
+    "odin_acceptance.plugin.report_hooks",
+    "odin_acceptance.plugin.junit",
+    "odin_acceptance.steps.stack_steps",
+    "odin_acceptance.steps.gpu_steps",
+    "odin_acceptance.steps.alert_steps",
+    "odin_acceptance.steps.routing_steps",
+    "odin_acceptance.steps.rule_steps",
+    "odin_acceptance.steps.log_steps",
+    "odin_acceptance.steps.log_alert_steps",
+    "odin_acceptance.steps.cluster_steps",
+    "odin_acceptance.steps.loss_steps",
+    "odin_acceptance.steps.stress_steps",
+    "odin_acceptance.steps.fleet_steps",
+]
