@@ -28,10 +28,10 @@ def run_suite(
     env: dict[str, str] | None = None,
     features: Path | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """`pytest odin_acceptance/features *args` (or the features in `features`, under the
+    """`pytest features *args` (or the features in `features`, under the
     project's configuration) in a subprocess, its reports under `out`."""
     out.mkdir(parents=True, exist_ok=True)
-    where = ["odin_acceptance/features"] if features is None else [str(features), "-c", "pyproject.toml"]
+    where = ["features"] if features is None else [str(features), "-c", "pyproject.toml"]
     where += [] if features is None else ["--rootdir", str(features)]
     cmd = [
         sys.executable,

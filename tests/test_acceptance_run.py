@@ -229,7 +229,7 @@ def test_an_interrupt_leaves_no_process_port_or_directory(tmp_path, target, mome
     scratch.mkdir()
     proc = subprocess.Popen(
         [
-            *(sys.executable, "-m", "pytest", "odin_acceptance/features", "-m", "gpu", "--target", target, "-v"),
+            *(sys.executable, "-m", "pytest", "features", "-m", "gpu", "--target", target, "-v"),
             f"--reports={out}",
         ],
         cwd=REPO,
@@ -278,7 +278,7 @@ def test_nothing_listens_beyond_loopback(tmp_path, target, supplied_components):
     out = tmp_path / "reports"
     proc = subprocess.Popen(
         [
-            *(sys.executable, "-m", "pytest", "odin_acceptance/features", "-m", "gpu", "--target", target),
+            *(sys.executable, "-m", "pytest", "features", "-m", "gpu", "--target", target),
             f"--reports={out}",
         ],
         cwd=REPO,

@@ -14,7 +14,10 @@ from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parent.parent / "odin_acceptance"
+REPO = Path(__file__).resolve().parent.parent
+PACKAGE = REPO / "odin_acceptance"
+# The suite's top-level folders, installed as subpackages of odin_acceptance (pyproject.toml).
+MAPPED = ("features", "steps", "fixtures")
 
 BELOW_TARGETS = {"core", "clients", "stack_config", "provisioning", "offline", "pipelines", "verdicts"}
 # Layer -> the layers (subpackages, or single modules) it may import.
@@ -31,7 +34,8 @@ ALLOWED: dict[str, set[str]] = {
     "signoff": {"core", "verdicts"},  # reads runs' verdicts.json; runs nothing
     "instruments": set(),
     "features": set(),
-    "plugin": BELOW_TARGETS | {"targets", "reporting", "steps"},
+    "plugin": BELOW_TARGETS | {"targets", "reporting"},
+    "fixtures": BELOW_TARGETS | {"targets", "plugin"},
     "steps": BELOW_TARGETS | {"targets"},
 }
 # Modules a layer may not import although their layer is allowed.
@@ -39,8 +43,10 @@ FORBIDDEN = {"steps": {"core.polling"}}
 
 
 def _layer(path: Path) -> str:
-    parts = path.relative_to(PACKAGE).parts
-    return parts[0] if len(parts) > 1 else ""
+    if path.is_relative_to(PACKAGE):
+        parts = path.relative_to(PACKAGE).parts
+        return parts[0] if len(parts) > 1 else ""
+    return path.relative_to(REPO).parts[0]
 
 
 def _imports(path: Path) -> list[tuple[int, str]]:
@@ -76,13 +82,17 @@ def _violations(files: list[Path]) -> list[str]:
     return wrong
 
 
+def _files() -> list[Path]:
+    return sorted(PACKAGE.rglob("*.py")) + sorted(p for folder in MAPPED for p in (REPO / folder).rglob("*.py"))
+
+
 def test_every_subpackage_has_a_layer_rule():
-    layers = {p.name for p in PACKAGE.iterdir() if (p / "__init__.py").is_file()}
+    layers = {p.name for p in PACKAGE.iterdir() if (p / "__init__.py").is_file()} | set(MAPPED)
     assert layers == set(ALLOWED), f"without a rule: {layers - set(ALLOWED)}; rules of none: {set(ALLOWED) - layers}"
 
 
 def test_no_layer_imports_a_layer_above_it():
-    wrong = _violations(sorted(PACKAGE.rglob("*.py")))
+    wrong = _violations(_files())
     assert not wrong, "imports across layers:\n  " + "\n  ".join(wrong)
 
 

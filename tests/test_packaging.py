@@ -4,10 +4,12 @@ point that loads it in another repository, and the opt-in scenarios chosen by `-
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
 import sys
+import sysconfig
 import tomllib
 import zipfile
 from pathlib import Path
@@ -76,7 +78,8 @@ def wheel(tmp_path_factory) -> zipfile.ZipFile:
     # Built from a copy: setuptools leaves build/ behind in the tree it builds.
     source = tmp_path_factory.mktemp("source")
     shutil.copy(REPO / "pyproject.toml", source)
-    shutil.copytree(REPO / "odin_acceptance", source / "odin_acceptance", ignore=shutil.ignore_patterns("__pycache__"))
+    for folder in ("odin_acceptance", "features", "steps", "fixtures"):  # the last three map into the package
+        shutil.copytree(REPO / folder, source / folder, ignore=shutil.ignore_patterns("__pycache__"))
     out = tmp_path_factory.mktemp("wheel")
     pip = [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation"]
     subprocess.run([*pip, "-w", str(out), str(source)], check=True, capture_output=True, timeout=300)
@@ -87,9 +90,11 @@ def wheel(tmp_path_factory) -> zipfile.ZipFile:
 def test_the_wheel_carries_the_features_overlays_instruments_and_entry_point(wheel):
     names = set(wheel.namelist())
     features = {Path(n).name for n in names if n.startswith("odin_acceptance/features/") and n.endswith(".feature")}
-    assert features == {p.name for p in (REPO / "odin_acceptance" / "features").glob("*.feature")}
+    assert features == {p.name for p in (REPO / "features").glob("*.feature")}
     for needed in (
         "odin_acceptance/features/test_features.py",
+        "odin_acceptance/steps/gpu_steps.py",
+        "odin_acceptance/fixtures/target.py",
         "odin_acceptance/overlays/kind/kustomization.yaml",
         "odin_acceptance/overlays/kwok/volumes.yaml",
         "odin_acceptance/overlays/kind-cluster.yaml",
@@ -113,6 +118,37 @@ def _collect(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
         text=True,
         timeout=120,
     )
+
+
+def test_the_installed_wheel_runs_the_suite_from_its_own_files(wheel, tmp_path):
+    """The wheel, unpacked beside the dependencies (`-S`: without this checkout's editable
+    install), collects its own features with its own steps: nothing of it reaches into a checkout."""
+    site = tmp_path / "site"
+    wheel.extractall(site)
+    work = tmp_path / "elsewhere"
+    work.mkdir()
+    env = {**os.environ, "PYTHONPATH": f"{site}{os.pathsep}{sysconfig.get_paths()['purelib']}"}
+    python = [sys.executable, "-S"]
+    suite = ("--target", "local", "--manifests", str(REPO / "manifests" / "base"))
+    proc = subprocess.run(
+        [*python, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", *suite],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert "GPUHighTemperature" in proc.stdout, proc.stdout[-2000:]
+    where = "from odin_acceptance.plugin import selection; "
+    where += "import odin_acceptance.steps as s, odin_acceptance.fixtures as f; "
+    where += "print(selection.features(), s.__file__, f.__file__, sep='\\n')"
+    found = subprocess.run([*python, "-c", where], cwd=work, env=env, capture_output=True, text=True, check=True)
+    assert found.stdout.split() == [
+        f"{site}/odin_acceptance/features",
+        f"{site}/odin_acceptance/steps/__init__.py",
+        f"{site}/odin_acceptance/fixtures/__init__.py",
+    ], found.stdout
 
 
 def test_another_repository_runs_the_installed_suite_by_naming_its_options(tmp_path):

@@ -141,7 +141,7 @@ def test_required_criteria_that_do_not_hold_are_named():
 
 
 def test_no_feature_credits_a_criterion_for_all_its_scenarios():
-    for feature in sorted((Path(__file__).resolve().parent.parent / "odin_acceptance" / "features").glob("*.feature")):
+    for feature in sorted((Path(__file__).resolve().parent.parent / "features").glob("*.feature")):
         head = feature.read_text().split("Feature:")[0]
         assert not {t for t in CRITERION_TAGS if f"@{t}" in head.split()}, (
             f"{feature.name}: criterion tags on the feature"

@@ -77,7 +77,7 @@ def _defect_rows() -> dict[str, list[str]]:
 
 def test_differences_claims_for_d3_name_a_scenario_that_runs_the_check():
     _, caught_by, project_test, target = _defect_rows()["D3"]
-    feature = (REPO / "odin_acceptance" / "features" / "deployment.feature").read_text()
+    feature = (REPO / "features" / "deployment.feature").read_text()
     scenario = caught_by.split(":", 1)[1].split("(")[0].strip()
     assert caught_by.startswith("How the manifests deploy the stack:") and f"Scenario: {scenario}" in feature
     body = feature[feature.index(f"Scenario: {scenario}") :].split("Scenario:")[1]

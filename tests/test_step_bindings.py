@@ -13,7 +13,7 @@ from pytest_bdd.steps import step_function_context_registry
 
 from odin_acceptance.plugin import suite as suite_plugin
 
-FEATURES = Path(__file__).resolve().parent.parent / "odin_acceptance" / "features"
+FEATURES = Path(__file__).resolve().parent.parent / "features"
 
 
 def _definitions():

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-STEPS = sorted((Path(__file__).resolve().parent.parent / "odin_acceptance" / "steps").glob("*_steps.py"))
+STEPS = sorted((Path(__file__).resolve().parent.parent / "steps").glob("*_steps.py"))
 MAX_BODY_LINES = 12
 # A longer step says why in a comment that starts with this.
 EXCUSE = "# Longer than 12 lines:"

@@ -21,7 +21,7 @@ from odin_acceptance.verdicts.criteria import DELIVERABLES, SUCCESS_CRITERIA, Ru
 from odin_acceptance.verdicts.verdicts_file import document
 from tests.suite_runs import edit, run_suite
 
-FEATURES = Path(__file__).resolve().parent.parent / "odin_acceptance" / "features"
+FEATURES = Path(__file__).resolve().parent.parent / "features"
 DIFFERENCES = manifests.BASE.parent / "DIFFERENCES.md"
 EVERY_CRITERION = SUCCESS_CRITERIA + DELIVERABLES
 

@@ -29,3 +29,11 @@ MARKERS: dict[str, str] = {
     "scale": "a kwok cluster grown to thousands of simulated GPU nodes; runs only with --include scale",
     "local_only": "needs to stop and start components (the local target)",
 }
+
+# Opt-in tag -> (what it is, what it costs), for the option's help and the "left out" sentence.
+OPT_IN = {
+    "slow": ("a slow scenario", "the CPU stress takes many minutes even in the fast profile"),
+    "soak": ("the soak", "it writes for as long as --soak-duration"),
+    "fault": ("a fault scenario", "it stops components mid-stream"),
+    "scale": ("a scale scenario", "it grows the kwok cluster to thousands of simulated GPU nodes"),
+}

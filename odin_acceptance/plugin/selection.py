@@ -9,13 +9,7 @@ from pathlib import Path
 
 import pytest
 
-# Opt-in tag -> (what it is, what it costs), for the option's help and the "left out" sentence.
-OPT_IN = {
-    "slow": ("a slow scenario", "the CPU stress takes many minutes even in the fast profile"),
-    "soak": ("the soak", "it writes for as long as --soak-duration"),
-    "fault": ("a fault scenario", "it stops components mid-stream"),
-    "scale": ("a scale scenario", "it grows the kwok cluster to thousands of simulated GPU nodes"),
-}
+from odin_acceptance.plugin.markers import OPT_IN
 
 
 def included(config: pytest.Config) -> frozenset[str]:
@@ -39,7 +33,7 @@ def opt_in_reason(config: pytest.Config, tags: frozenset[str]) -> str | None:
 def features() -> Path:
     """The features shipped with the package: what `pytest --target cluster --manifests DIR`
     runs from a repository that installed the suite and names no tests of its own."""
-    return Path(str(importlib.resources.files("odin_acceptance.features")))
+    return Path(str(importlib.resources.files("odin_acceptance.features"))).resolve()
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from odin_acceptance.plugin.selection import OPT_IN
+from odin_acceptance.plugin.markers import OPT_IN
 
 # Setting -> (ini help, default). The command-line option of the same name (`--target`,
 # `--timing`, `--manifests`, `--reports`) overrides the ini value `odin_<name>`.

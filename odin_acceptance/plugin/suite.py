@@ -5,7 +5,9 @@ sets one of the suite's options (see `odin_acceptance.plugin`)."""
 pytest_plugins = [
     "odin_acceptance.plugin.session",
     "odin_acceptance.plugin.selection",
-    "odin_acceptance.plugin.stack",
+    "odin_acceptance.fixtures.stack_config",
+    "odin_acceptance.fixtures.target",
+    "odin_acceptance.fixtures.evidence",
     "odin_acceptance.plugin.report_hooks",
     "odin_acceptance.plugin.junit",
     "odin_acceptance.steps.stack_steps",

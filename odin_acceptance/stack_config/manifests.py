@@ -7,6 +7,7 @@ configMapGenerator with files); a project test compares the result with
 
 from __future__ import annotations
 
+import importlib.resources
 import json
 import os
 import shutil
@@ -18,15 +19,15 @@ import yaml
 
 from odin_acceptance.core.errors import OdinError
 
-PACKAGE = Path(__file__).resolve().parents[1]
-# The suite's own overlays: how each target deploys the manifests under test.
-OVERLAYS = PACKAGE / "overlays"
+# The suite's own overlays (package data): how each target deploys the manifests under test.
+OVERLAYS = Path(str(importlib.resources.files("odin_acceptance") / "overlays")).resolve()
 KIND_CLUSTER = OVERLAYS / "kind-cluster.yaml"
 # The manifests under test when `--manifests` is not given: manifests/base of the directory
 # pytest runs from (in this repository, the fixed manifests of the plan).
 DEFAULT_BASE = Path("manifests") / "base"
-# This repository's manifests, for the project's own tests and benchmarks.
-BASE = PACKAGE.parent / "manifests" / "base"
+# This repository's manifests, for the project's own tests and benchmarks (a checkout only:
+# the package never reads them).
+BASE = Path(__file__).resolve().parents[2] / "manifests" / "base"
 # How the overlays name the base they build on, in this repository.
 _OVERLAY_BASE = "- ../../../manifests/base"
 

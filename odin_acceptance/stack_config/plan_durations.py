@@ -10,6 +10,7 @@ instead of widening its own bound to match.
 
 from __future__ import annotations
 
+import importlib.resources
 from functools import cache
 from pathlib import Path
 
@@ -19,7 +20,8 @@ from odin_acceptance.core.timing_profiles import TimingProfile, format_duration,
 from odin_acceptance.stack_config.config_durations import READERS
 from odin_acceptance.stack_config.model import StackConfig
 
-FEATURES = Path(__file__).resolve().parents[1] / "features"
+# The features installed with the package (features/ in a checkout).
+FEATURES = Path(str(importlib.resources.files("odin_acceptance.features"))).resolve()
 FEATURE = "alert_rules.feature"
 TABLE_STEP = "the configuration has these durations:"
 

@@ -8,6 +8,7 @@ the sentence the HTML report shows."""
 from __future__ import annotations
 
 import hashlib
+import importlib.resources
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +27,7 @@ from odin_acceptance.verdicts.criteria import (
 from odin_acceptance.verdicts.decisions import Decision, of
 
 SCHEMA_VERSION = 1
-SCHEMA = Path(__file__).with_name("verdicts.schema.json")
+SCHEMA = Path(str(importlib.resources.files("odin_acceptance.verdicts") / "verdicts.schema.json"))
 
 
 @dataclass(frozen=True)
