@@ -23,7 +23,7 @@ from odin_acceptance.core.timing_profiles import PROFILES
 from odin_acceptance.pipelines.log_path import LogPipeline
 from odin_acceptance.provisioning import components, supplied
 from odin_acceptance.stack_config import manifests
-from odin_acceptance.targets.base import TargetOptions
+from odin_acceptance.target_api.base import TargetOptions
 from odin_acceptance.targets.local import LocalTarget
 from odin_acceptance.verdicts.line_accounting import account_all
 

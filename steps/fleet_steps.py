@@ -10,7 +10,7 @@ from odin_acceptance.core.evidence import ScenarioEvidence
 from odin_acceptance.core.timing_profiles import TimingProfile
 from odin_acceptance.pipelines.alert_journey import AlertPipeline, Delivery, Stimulus
 from odin_acceptance.pipelines.gpu_node import GpuNode
-from odin_acceptance.targets.base import Target
+from odin_acceptance.target_api.base import Target
 from odin_acceptance.targets.gpu_fleet import GpuFleet
 from odin_acceptance.verdicts import cluster_checks, fleet_alerts
 

@@ -16,7 +16,7 @@ from odin_acceptance.pipelines.log_searches import SEARCHES, Corpora, Corpus, Se
 from odin_acceptance.pipelines.log_workloads import MarkerEntry, MarkerLine, SteadyWriter
 from odin_acceptance.provisioning.versions import LOKI
 from odin_acceptance.stack_config import manifests
-from odin_acceptance.targets.base import Target
+from odin_acceptance.target_api.base import Target
 from odin_acceptance.verdicts import log_verdicts
 from odin_acceptance.verdicts.line_accounting import account
 

@@ -11,7 +11,7 @@ from odin_acceptance.offline.route_tests import routes_for
 from odin_acceptance.pipelines import routing_probes
 from odin_acceptance.pipelines.alert_journey import AlertPipeline
 from odin_acceptance.pipelines.routing_probes import AlertmanagerMemory, ProbeAlert
-from odin_acceptance.targets.base import Target
+from odin_acceptance.target_api.base import Target
 
 
 @given(parsers.parse('an alert "{alertname}" with severity "{severity}"'), target_fixture="probe_alert")

@@ -9,7 +9,7 @@ from pytest_bdd import given, then, when
 from odin_acceptance.core.evidence import ScenarioEvidence
 from odin_acceptance.pipelines.alert_journey import AlertPipeline, Stimulus
 from odin_acceptance.pipelines.log_path import LogPipeline
-from odin_acceptance.targets.base import Target
+from odin_acceptance.target_api.base import Target
 from odin_acceptance.verdicts import rule_health
 
 

@@ -12,7 +12,7 @@ from odin_acceptance.core.phrases import seconds
 from odin_acceptance.core.timing_profiles import TimingProfile
 from odin_acceptance.core.workloads import StressedNode
 from odin_acceptance.pipelines.alert_journey import AlertPipeline, FiredAlert
-from odin_acceptance.targets.base import PER_NODE_CPU
+from odin_acceptance.target_api.base import PER_NODE_CPU
 from odin_acceptance.verdicts import alert_verdicts, shared_cpu
 from odin_acceptance.verdicts.cpu_window import CpuBaseline, quiet_baseline
 

@@ -9,7 +9,7 @@ import yaml
 
 from odin_acceptance.core.timing_profiles import PROFILES
 from odin_acceptance.stack_config import manifests
-from odin_acceptance.targets.base import TargetOptions
+from odin_acceptance.target_api.base import TargetOptions
 from odin_acceptance.targets.kubernetes import ClusterTarget
 
 

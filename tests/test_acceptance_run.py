@@ -21,7 +21,7 @@ from odin_acceptance.core.timing_profiles import PROFILES
 from odin_acceptance.provisioning import components
 from odin_acceptance.provisioning.versions import COMPONENTS, CONTROL_PLANE
 from odin_acceptance.stack_config import manifests
-from odin_acceptance.targets.base import TargetOptions
+from odin_acceptance.target_api.base import TargetOptions
 from odin_acceptance.targets.discovery_witness import user_namespaces_allowed
 from odin_acceptance.targets.kwok import served_cluster
 from tests.report_screenshot import ink, screenshot

@@ -13,8 +13,8 @@ from odin_acceptance.core.evidence import EvidenceLog, ScenarioEvidence
 from odin_acceptance.core.timing_profiles import DeliveryWindow
 from odin_acceptance.core.workloads import LoadableNode, StressedNode
 from odin_acceptance.pipelines.alert_journey import AlertPipeline, FiredAlert, Stimulus
+from odin_acceptance.target_api.base import PER_NODE_CPU
 from odin_acceptance.targets import skip_reason, target_class
-from odin_acceptance.targets.base import PER_NODE_CPU
 from odin_acceptance.targets.kubernetes import ClusterTarget, KindTarget
 from odin_acceptance.verdicts.cpu_window import CpuBaseline, crossing_after
 from odin_acceptance.verdicts.shared_cpu import fires_on_shared_counters

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from odin_acceptance.instruments.dcgm_fleet import connection_cap
+from odin_acceptance.target_api.parts import TargetError
 from odin_acceptance.targets import gpu_fleet
 from odin_acceptance.targets.gpu_fleet import descriptor_shortfall, descriptors_needed
-from odin_acceptance.targets.parts import TargetError
 
 
 def test_the_cap_a_fleet_gets_is_a_connection_per_scrape_in_flight_and_one_kept_alive():

@@ -11,8 +11,8 @@ import yaml
 
 from odin_acceptance.stack_config import manifests
 from odin_acceptance.stack_config.services import StandIns
+from odin_acceptance.target_api.base import SIMULATED_FLEET
 from odin_acceptance.targets import skip_reason, target_class
-from odin_acceptance.targets.base import SIMULATED_FLEET
 from odin_acceptance.targets.gpu_fleet import DAEMONSET, GPU_NODE_ADDRESS_REGEX, JOB, fleet_prometheus_config
 from odin_acceptance.targets.kube_control_plane import (
     GPU_NODE_ADDRESSES,

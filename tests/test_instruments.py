@@ -76,7 +76,7 @@ def test_the_local_node_runs_each_instrument_as_a_pod(instrument, args, lines):
     """Workloads start as the local target starts them (its module path, its pods directory)."""
     from odin_acceptance.core.timing_profiles import PROFILES
     from odin_acceptance.stack_config import manifests
-    from odin_acceptance.targets.base import TargetOptions
+    from odin_acceptance.target_api.base import TargetOptions
     from odin_acceptance.targets.local import LocalTarget
 
     target = LocalTarget(options=TargetOptions(profile=PROFILES["fast"], manifest_dir=manifests.BASE), tools={})

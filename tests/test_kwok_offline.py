@@ -17,8 +17,7 @@ from odin_acceptance.provisioning.components import staging_replaces, wrapper_go
 from odin_acceptance.provisioning.versions import KUBERNETES, GoWrapperModule
 from odin_acceptance.stack_config import manifests
 from odin_acceptance.stack_config.services import stack_services
-from odin_acceptance.targets import NAMES, kwok, skip_reason, target_class
-from odin_acceptance.targets.base import (
+from odin_acceptance.target_api.base import (
     COMPONENT_FAULTS,
     KUBERNETES_API,
     POD_DISCOVERY,
@@ -26,9 +25,10 @@ from odin_acceptance.targets.base import (
     SIMULATED_FLEET,
     TargetOptions,
 )
+from odin_acceptance.target_api.parts import Cluster, Nodes, Stack
+from odin_acceptance.targets import NAMES, kwok, skip_reason, target_class
 from odin_acceptance.targets.kube_control_plane import CONTROL_PLANE_TAINT, cluster_nodes, port_forward_config
 from odin_acceptance.targets.kubernetes import ClusterTarget, simulated_nodes
-from odin_acceptance.targets.parts import Cluster, Nodes, Stack
 
 GOMOD = """module k8s.io/kubernetes
 

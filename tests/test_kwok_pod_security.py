@@ -16,7 +16,7 @@ from odin_acceptance.core.workloads import LoadableNode
 from odin_acceptance.provisioning import components
 from odin_acceptance.provisioning.versions import CONTROL_PLANE
 from odin_acceptance.stack_config import manifests
-from odin_acceptance.targets.base import TargetOptions
+from odin_acceptance.target_api.base import TargetOptions
 from odin_acceptance.targets.kube_control_plane import ControlPlane, port_forward_config
 from odin_acceptance.targets.kubernetes import ClusterTarget, workload_namespace
 

@@ -2,14 +2,16 @@
 
 The rules say what each layer is for. Clients know how to ask a component, never where the
 stack runs; offline checks judge files and never start or reach a target; pipelines and
-verdicts see a target only through its interface (`targets.base`), so every target serves
-them alike; steps parse a sentence and call a fixture, and never poll themselves; the
+verdicts see a target only through its interface (`target_api`, below them), so every target
+serves them alike; steps parse a sentence and call a fixture, and never poll themselves; the
 instruments run on a stock Python image in a cluster, so they import nothing of the suite.
 """
 
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -19,25 +21,27 @@ PACKAGE = REPO / "odin_acceptance"
 # The suite's top-level folders, installed as subpackages of odin_acceptance (pyproject.toml).
 MAPPED = ("features", "steps", "fixtures")
 
-BELOW_TARGETS = {"core", "clients", "stack_config", "provisioning", "offline", "pipelines", "verdicts"}
-# Layer -> the layers (subpackages, or single modules) it may import.
-ALLOWED: dict[str, set[str]] = {
-    "core": set(),
-    "clients": {"core"},
-    "stack_config": {"core"},
-    "provisioning": {"core"},
-    "offline": {"core", "clients", "stack_config", "provisioning"},
-    "pipelines": {"core", "clients", "stack_config", "targets.base"},
-    "verdicts": {"core", "clients", "stack_config", "pipelines", "targets.base"},
-    "targets": BELOW_TARGETS,
-    "reporting": {"core", "verdicts"},
-    "signoff": {"core", "verdicts"},  # reads runs' verdicts.json; runs nothing
-    "instruments": set(),
-    "features": set(),
-    "plugin": BELOW_TARGETS | {"targets", "reporting"},
-    "fixtures": BELOW_TARGETS | {"targets", "plugin"},
-    "steps": BELOW_TARGETS | {"targets"},
-}
+# The layers, lowest first: each may import only the layers before it, with no exception.
+ORDER = (
+    "core",
+    "clients",
+    "stack_config",
+    "provisioning",
+    "offline",
+    "target_api",  # the target interface: what pipelines and verdicts see of a target
+    "pipelines",
+    "verdicts",
+    "reporting",
+    "signoff",  # reads runs' verdicts.json; runs nothing
+    "targets",  # the targets themselves, built on the pipelines and verdicts
+    "plugin",
+    "fixtures",
+    "steps",
+)
+# Layer -> the layers it may import.
+ALLOWED: dict[str, set[str]] = {layer: set(ORDER[:i]) for i, layer in enumerate(ORDER)}
+ALLOWED["instruments"] = set()  # they run as files in a stock python pod
+ALLOWED["features"] = set()
 # Modules a layer may not import although their layer is allowed.
 FORBIDDEN = {"steps": {"core.polling"}}
 
@@ -99,12 +103,15 @@ def test_no_layer_imports_a_layer_above_it():
 @pytest.mark.parametrize(
     ("layer", "source", "module"),
     [
-        ("offline", "from odin_acceptance.targets.base import CONFIGS", "odin_acceptance.targets.base.CONFIGS"),
+        ("offline", "from odin_acceptance.target_api.base import CONFIGS", "odin_acceptance.target_api.base.CONFIGS"),
         ("clients", "from odin_acceptance.targets import Target", "odin_acceptance.targets.Target"),
         ("steps", "from odin_acceptance.core.polling import eventually", "odin_acceptance.core.polling.eventually"),
         ("steps", "from odin_acceptance.core import polling", "odin_acceptance.core.polling"),
         ("pipelines", "from odin_acceptance.targets.local import LocalTarget", "odin_acceptance.targets.local.X"),
         ("instruments", "import odin_acceptance.core.phrases", "odin_acceptance.core.phrases"),
+        ("pipelines", "from odin_acceptance.targets import Target", "odin_acceptance.targets.Target"),
+        ("target_api", "from odin_acceptance.pipelines.gpu_node import GpuNode", "odin_acceptance.pipelines.x"),
+        ("target_api", "from odin_acceptance.targets.gpu_fleet import GpuFleet", "odin_acceptance.targets.x"),
     ],
 )
 def test_the_rule_catches_an_upward_import(tmp_path, monkeypatch, layer, source, module):
@@ -115,3 +122,15 @@ def test_the_rule_catches_an_upward_import(tmp_path, monkeypatch, layer, source,
     monkeypatch.setattr(f"{__name__}.PACKAGE", fake)
     (found,) = _violations([fake / layer / "bad.py"])
     assert f"{layer} imports odin_acceptance." in found and ":1:" in found
+
+
+def test_the_target_interface_loads_no_kubernetes_code():
+    """The interface (and the pipelines and verdicts above it) can be imported without the
+    Kubernetes client: a local run, and `pytest --help`, never load it."""
+    probe = (
+        "import sys, odin_acceptance.target_api.base, odin_acceptance.pipelines.alert_journey, "
+        "odin_acceptance.verdicts.alert_verdicts; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'kubernetes'))"
+    )
+    found = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, check=True)
+    assert found.stdout.strip() == "[]", found.stdout

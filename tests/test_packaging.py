@@ -73,6 +73,23 @@ def test_the_lock_is_the_only_requirements_file_and_make_installs_from_it():
     assert "pip-compile" in makefile and "--generate-hashes" in makefile and "pyproject.toml" in makefile
 
 
+def test_every_package_of_the_tree_is_listed_for_the_wheel():
+    """pyproject lists the packages (a package-dir mapping is not discovered): a new subpackage
+    left out of the list would be missing from the wheel, and only there."""
+    setuptools = _pyproject()["tool"]["setuptools"]
+    mapped = {folder: name for name, folder in setuptools["package-dir"].items()}
+    found = {"odin_acceptance"}
+    for init in [*(REPO / "odin_acceptance").rglob("__init__.py"), *(REPO / f / "__init__.py" for f in mapped)]:
+        folder = init.parent.relative_to(REPO)
+        top = str(folder.parts[0])
+        prefix = mapped.get(top, top)
+        found.add(".".join([prefix, *folder.parts[1:]]) if top in mapped else ".".join(folder.parts))
+    assert found == set(setuptools["packages"]), (
+        f"not listed: {sorted(found - set(setuptools['packages']))}; no such package: "
+        f"{sorted(set(setuptools['packages']) - found)}"
+    )
+
+
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> zipfile.ZipFile:
     # Built from a copy: setuptools leaves build/ behind in the tree it builds.

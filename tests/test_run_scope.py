@@ -19,7 +19,7 @@ from odin_acceptance.core.evidence import EvidenceLog, ScenarioEvidence
 from odin_acceptance.core.timing_profiles import PROFILES
 from odin_acceptance.features import __file__ as features_init
 from odin_acceptance.stack_config import manifests
-from odin_acceptance.targets.base import KEEP_RESOURCES
+from odin_acceptance.target_api.base import KEEP_RESOURCES
 from odin_acceptance.targets.kubernetes import ClusterTarget, KindCluster, keeps_resources
 from odin_acceptance.targets.overlay import OverlayDeployment, for_profile
 from odin_acceptance.targets.run_scope import MANAGED_BY, RUN_LABEL, RUN_META_LABEL, RunScope

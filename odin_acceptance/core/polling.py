@@ -11,6 +11,7 @@ since tenacity has no "must stay true".
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,7 +20,6 @@ from typing import TypeVar
 import requests
 import tenacity
 import urllib3
-from kubernetes.client.exceptions import ApiException
 
 from odin_acceptance.core.errors import ApiError, StackBroken, WaitTimeout
 
@@ -72,9 +72,17 @@ class Poll:
     backoff: float = 1.5
 
 
+def _is_kube_api_error(value: object) -> bool:
+    """Whether `value` is the Kubernetes client's ApiException; looked up only where the client
+    is loaded (no instance exists otherwise), so polling never loads it."""
+    module = sys.modules.get("kubernetes.client.exceptions")
+    api_exception = getattr(module, "ApiException", None)
+    return api_exception is not None and isinstance(value, api_exception)
+
+
 def describe(value: object) -> str:
     """A value or an error in one short line (an API error by status and message, not its headers)."""
-    if isinstance(value, ApiException):  # its str() carries every response header
+    if _is_kube_api_error(value):  # its str() carries every response header
         text = f"{type(value).__name__}: HTTP {value.status} {value.reason}: {(value.body or '').strip()}"
     elif isinstance(value, BaseException):
         text = f"{type(value).__name__}: {value}"
@@ -91,7 +99,7 @@ def is_transient(exc: BaseException, types: tuple[type[BaseException], ...] = TR
         return True
     if isinstance(exc, ApiError):
         return exc.transient
-    if isinstance(exc, ApiException):
+    if _is_kube_api_error(exc):
         return exc.status == 429 or (exc.status or 0) >= 500
     return isinstance(exc, urllib3.exceptions.HTTPError)  # refused, reset, timed out
 

@@ -20,7 +20,7 @@ from odin_acceptance.core import timeouts
 from odin_acceptance.core.polling import eventually, holds_for
 from odin_acceptance.core.timing_profiles import DeliveryWindow, delivery_window
 from odin_acceptance.stack_config import plan_durations
-from odin_acceptance.targets.base import Endpoints, Target
+from odin_acceptance.target_api.base import Endpoints, Target
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from odin_acceptance.core import timeouts
 from odin_acceptance.core.evidence import ScenarioEvidence
 from odin_acceptance.core.polling import Poll, eventually
 from odin_acceptance.core.workloads import Workload
-from odin_acceptance.targets.base import Target
+from odin_acceptance.target_api.base import Target
 
 _SEQ = re.compile(r"\bseq=(\d+)\b")
 

@@ -18,7 +18,7 @@ from odin_acceptance.clients.loki_api import LokiApi
 from odin_acceptance.core import timeouts
 from odin_acceptance.core.polling import Poll, eventually
 from odin_acceptance.core.workloads import Workload
-from odin_acceptance.targets.base import Target
+from odin_acceptance.target_api.base import Target
 
 WORDS = ("alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliett")
 

@@ -19,7 +19,7 @@ from odin_acceptance.clients.metrics_text import LabelFilter
 from odin_acceptance.core import timeouts
 from odin_acceptance.core.polling import eventually
 from odin_acceptance.core.workloads import Workload
-from odin_acceptance.targets.base import Target
+from odin_acceptance.target_api.base import Target
 
 READ_LINES = "promtail_read_lines_total"
 READ_BYTES = "promtail_read_bytes_total"

@@ -6,9 +6,8 @@ from __future__ import annotations
 import pytest
 
 from odin_acceptance.core.timing_profiles import PROFILES
+from odin_acceptance.target_api.base import DEFAULT_NODES, KEEP_RESOURCES
 from odin_acceptance.targets import NAMES
-from odin_acceptance.targets.base import KEEP_RESOURCES
-from odin_acceptance.targets.kube_control_plane import DEFAULT_NODES
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

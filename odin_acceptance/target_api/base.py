@@ -1,4 +1,6 @@
-"""The interface every target implements."""
+"""The interface every target implements: the Target, its options, endpoints and errors, and
+the names of the capabilities its parts provide. Pipelines and verdicts see a target only
+through this layer, which sits below them and imports no Kubernetes code."""
 
 from __future__ import annotations
 
@@ -16,10 +18,12 @@ from odin_acceptance.clients.prometheus_api import PrometheusApi
 from odin_acceptance.core.artifacts import Artifacts, from_titles
 from odin_acceptance.core.timing_profiles import TimingProfile
 from odin_acceptance.provisioning.versions import Component
-from odin_acceptance.targets.kube_control_plane import DEFAULT_NODES
-from odin_acceptance.targets.parts import Cluster, Nodes, Part, Stack, TargetError
+from odin_acceptance.target_api.parts import Cluster, Nodes, Part, Stack, TargetError
 
 # --keep-resources: what a Kubernetes target leaves in the cluster after the run.
+# kwok's simulated nodes: one control plane and two workers, as the kind cluster of
+# overlays/kind-cluster.yaml.
+DEFAULT_NODES = 3
 KEEP_RESOURCES = ("never", "on-failure", "always")
 
 
@@ -96,7 +100,7 @@ PER_NODE_CPU = "per-node CPU isolation"
 
 class Target:
     """A target is its parts: an optional `cluster`, the `stack` under test and the `nodes`
-    workloads run on (odin_acceptance.targets.parts). Scenarios reach each through its part
+    workloads run on (odin_acceptance.target_api.parts). Scenarios reach each through its part
     (`target.stack.endpoints`, `target.nodes.start_workload`, `target.cluster.kubernetes()`);
     the target itself only starts, stops and reports them in order."""
 

@@ -21,7 +21,6 @@ from contextlib import AbstractContextManager
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from odin_acceptance.clients.kube_api import KubeApi
 from odin_acceptance.clients.metrics_text import LabelFilter
 from odin_acceptance.clients.prometheus_api import PrometheusApi
 from odin_acceptance.core.artifacts import Artifacts, from_titles
@@ -29,9 +28,11 @@ from odin_acceptance.core.errors import OdinError
 from odin_acceptance.core.workloads import LoadableNode, ProbePods, StressedNode, Workload
 from odin_acceptance.stack_config.model import StackConfig
 
-if TYPE_CHECKING:  # the options and endpoints are base's, which builds targets from these parts
-    from odin_acceptance.targets.base import Endpoints, TargetOptions
-    from odin_acceptance.targets.gpu_fleet import GpuFleet
+if TYPE_CHECKING:
+    # The Kubernetes client only as a type: the interface loads no Kubernetes code. The options
+    # and endpoints are base's, which builds targets from these parts.
+    from odin_acceptance.clients.kube_api import KubeApi
+    from odin_acceptance.target_api.base import Endpoints, TargetOptions
 
 
 class TargetError(OdinError, RuntimeError):
@@ -40,7 +41,7 @@ class TargetError(OdinError, RuntimeError):
 
 
 class Part:
-    # Capabilities this part gives a target (odin_acceptance.targets.base).
+    # Capabilities this part gives a target (odin_acceptance.target_api.base).
     provides: frozenset[str] = frozenset()
     # What stop() kept in a cluster or would not delete there, for the report.
     left_behind: list[str] | tuple[str, ...] = ()
@@ -83,9 +84,10 @@ class Cluster(Part, ABC):
         returns how many it has, once every one is Ready."""
         raise TargetError("only a cluster of simulated nodes grows (--target kwok)")
 
-    def gpu_fleet(self, nodes: int, gpus_per_node: int, celsius: float) -> GpuFleet:
+    def gpu_fleet(self, nodes: int, gpus_per_node: int, celsius: float) -> Any:
         """This cluster grown to `nodes` GPU nodes of `gpus_per_node` GPUs at `celsius`, each
-        node's exporter scraped through pod discovery (capability SIMULATED_FLEET)."""
+        node's exporter scraped through pod discovery (capability SIMULATED_FLEET): a
+        targets.gpu_fleet.GpuFleet, which the interface names only in words (it lies above)."""
         raise TargetError("only a cluster of simulated nodes grows a GPU fleet (--target kwok)")
 
     def diagnostics(self) -> dict[str, str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from odin_acceptance.provisioning.supplied import Supplied
-from odin_acceptance.targets.base import (
+from odin_acceptance.target_api.base import (
     COMPONENT_FAULTS,
     KUBERNETES_API,
     PER_NODE_CPU,

@@ -31,10 +31,10 @@ from odin_acceptance.core.timing_profiles import TimingProfile
 from odin_acceptance.pipelines.gpu_node import GpuNode
 from odin_acceptance.stack_config import manifests, render
 from odin_acceptance.stack_config.services import StandIns
-from odin_acceptance.targets.base import Endpoints
+from odin_acceptance.target_api.base import Endpoints
+from odin_acceptance.target_api.parts import TargetError
 from odin_acceptance.targets.discovery_witness import start_in_cluster
 from odin_acceptance.targets.kube_control_plane import GPU_PRESENT_LABEL, ControlPlane, gpu_nodes
-from odin_acceptance.targets.parts import TargetError
 from odin_acceptance.targets.processes import ManagedProcess, ProcessGroup, free_port
 
 DAEMONSET = manifests.OVERLAYS / "gpu-fleet" / "dcgm-exporter-daemonset.yaml"

@@ -28,8 +28,6 @@ from odin_acceptance.core.errors import OdinError
 from odin_acceptance.core.polling import eventually
 from odin_acceptance.targets.processes import ProcessGroup, free_port
 
-# One control plane and two workers, as the kind cluster of overlays/kind-cluster.yaml.
-DEFAULT_NODES = 3
 # Nodes KWOK manages carry this annotation (as kwokctl's nodes do); others are left alone.
 KWOK_ANNOTATION = "kwok.x-k8s.io/node"
 CONTROL_PLANE_TAINT = {"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}

@@ -38,7 +38,7 @@ from odin_acceptance.pipelines.discovery_probe import probe_pods
 from odin_acceptance.provisioning.versions import COMPONENTS, KIND, KIND_NODE_IMAGE, PYTHON_IMAGE, SUPPLIED
 from odin_acceptance.stack_config import manifests
 from odin_acceptance.stack_config.services import stack_services
-from odin_acceptance.targets.base import (
+from odin_acceptance.target_api.base import (
     KUBERNETES_API,
     PER_NODE_CPU,
     POD_DISCOVERY,
@@ -49,10 +49,10 @@ from odin_acceptance.targets.base import (
     TargetOptions,
     api_snapshots,
 )
+from odin_acceptance.target_api.parts import Cluster, Nodes, Stack
 from odin_acceptance.targets.kube_control_plane import KWOK_ANNOTATION
 from odin_acceptance.targets.local_pods import parse_cri_line
 from odin_acceptance.targets.overlay import OverlayDeployment, forwards, instrument_files
-from odin_acceptance.targets.parts import Cluster, Nodes, Stack
 from odin_acceptance.targets.run_scope import RunScope
 
 KIND_CONFIG = manifests.KIND_CLUSTER

@@ -23,7 +23,7 @@ from odin_acceptance.core.workloads import ProbePods
 from odin_acceptance.pipelines.discovery_probe import probe_pods
 from odin_acceptance.provisioning.versions import CONTROL_PLANE
 from odin_acceptance.stack_config import manifests
-from odin_acceptance.targets.base import (
+from odin_acceptance.target_api.base import (
     KUBERNETES_API,
     POD_DISCOVERY,
     SIMULATED_FLEET,
@@ -34,6 +34,7 @@ from odin_acceptance.targets.base import (
     TargetOptions,
     api_snapshots,
 )
+from odin_acceptance.target_api.parts import Cluster
 from odin_acceptance.targets.discovery_witness import start_witness, user_namespaces_allowed
 from odin_acceptance.targets.gpu_fleet import FleetSize, GpuFleet
 from odin_acceptance.targets.kube_control_plane import (
@@ -45,7 +46,6 @@ from odin_acceptance.targets.kube_control_plane import (
 )
 from odin_acceptance.targets.local import ProcessNodes, ProcessStack
 from odin_acceptance.targets.overlay import OverlayDeployment, forwards
-from odin_acceptance.targets.parts import Cluster
 
 
 def preflight() -> None:

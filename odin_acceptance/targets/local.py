@@ -36,7 +36,7 @@ from odin_acceptance.provisioning.versions import COMPONENTS
 from odin_acceptance.stack_config import manifests, render
 from odin_acceptance.stack_config.manifests import CONFIGS
 from odin_acceptance.stack_config.services import StandIns, stack_table
-from odin_acceptance.targets.base import (
+from odin_acceptance.target_api.base import (
     COMPONENT_FAULTS,
     PER_NODE_CPU,
     SUPPLIED_EXECUTABLES,
@@ -46,8 +46,8 @@ from odin_acceptance.targets.base import (
     TargetOptions,
     api_snapshots,
 )
+from odin_acceptance.target_api.parts import Nodes, Stack
 from odin_acceptance.targets.local_pods import NODE, Container, LocalNode, Pod, parse_cri_line
-from odin_acceptance.targets.parts import Nodes, Stack
 from odin_acceptance.targets.processes import ProcessExited, ProcessGroup, free_port
 
 # Where `python -m odin_acceptance.instruments.…` finds the package, installed or not.

@@ -25,7 +25,7 @@ from odin_acceptance.core.timing_profiles import TimingProfile
 from odin_acceptance.stack_config import manifests, render
 from odin_acceptance.stack_config.manifests import CONFIGS
 from odin_acceptance.stack_config.services import stack_services
-from odin_acceptance.targets.base import Endpoints, TargetError
+from odin_acceptance.target_api.base import Endpoints, TargetError
 from odin_acceptance.targets.cluster_diagnostics import cluster_diagnostics, rollout_stalled
 from odin_acceptance.targets.run_scope import RunScope
 from odin_acceptance.verdicts import cluster_checks

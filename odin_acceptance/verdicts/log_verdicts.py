@@ -12,7 +12,7 @@ from odin_acceptance.core.evidence import ScenarioEvidence
 from odin_acceptance.core.polling import eventually
 from odin_acceptance.pipelines.log_path import LogPipeline, judge_latencies
 from odin_acceptance.pipelines.log_workloads import MarkerEntry, MarkerLine, SteadyWriter
-from odin_acceptance.targets.base import Stack
+from odin_acceptance.target_api.base import Stack
 
 
 def marker_searchable(
