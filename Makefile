@@ -5,7 +5,12 @@ VENV := .venv
 DEPS := $(VENV)/.deps-installed
 PYTEST_ARGS ?=
 
-.PHONY: acceptance test quick lint provision lock clean signoff
+.PHONY: help acceptance test quick lint provision lock clean signoff
+.DEFAULT_GOAL := help
+
+## help: this list (`make` alone)
+help:
+	@sed -n 's/^## \([a-z-]*\): /make \1\t/p' $(MAKEFILE_LIST) | expand -t 18
 
 # The locked, hashed dependencies (pip refuses a file whose hash differs), then the suite
 # itself, editable and without build isolation (its build backend comes from the lock too),
@@ -39,6 +44,7 @@ signoff: $(DEPS)
 	@test -n "$(strip $(SIGNOFF_RUNS))" || { echo "error: no run to sign off: run the suite (make acceptance; keep each target's reports/ as reports-<target>/), or name runs with SIGNOFF_RUNS"; exit 2; }
 	$(VENV)/bin/python -m odin_acceptance.signoff --out reports $(SIGNOFF_RUNS)
 
+## lint: ruff over the whole tree
 lint: $(DEPS)
 	$(VENV)/bin/ruff check .
 
@@ -51,5 +57,6 @@ lock: $(DEPS)
 	$(VENV)/bin/pip-compile --quiet --extra dev --all-build-deps --generate-hashes --strip-extras --allow-unsafe \
 	  --no-emit-find-links --no-emit-index-url --output-file requirements.lock pyproject.toml
 
+## clean: remove the venv and reports/ (the component cache stays)
 clean:
 	rm -rf $(VENV) reports

@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from functools import cached_property
-from typing import Any
-
-from kubernetes import client, config
+from functools import cache, cached_property
+from typing import TYPE_CHECKING, Any
 
 from odin_acceptance.core import timeouts
+
+if TYPE_CHECKING:  # the client itself is imported at the first request: loading the suite never costs it
+    from kubernetes import client
 
 Obj = dict[str, Any]
 # kind -> the AppsV1Api method suffix (read_namespaced_<…>, list_namespaced_<…>).
@@ -29,18 +30,29 @@ WORKLOAD_KINDS = {"deployment": "deployment", "statefulset": "stateful_set", "da
 WORKLOAD_KIND_NAMES = {"deployment": "Deployment", "statefulset": "StatefulSet", "daemonset": "DaemonSet"}
 
 
-class CountingApiClient(client.ApiClient):
+def _client() -> Any:
+    """The `kubernetes.client` module, imported on first use (it takes about 0.3 s)."""
+    from kubernetes import client
+
+    return client
+
+
+@cache
+def _counting_client_class() -> type:
     """An ApiClient that appends "GET /api/v1/nodes" for every request it sends: how the
     scale benchmark counts API calls per check. `call_api` is the client's one way out."""
 
-    def __init__(self, configuration: client.Configuration, sent: list[str]) -> None:
-        super().__init__(configuration)
-        self.sent = sent
+    class CountingApiClient(_client().ApiClient):
+        def __init__(self, configuration: client.Configuration, sent: list[str]) -> None:
+            super().__init__(configuration)
+            self.sent = sent
 
-    def call_api(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
-        host = self.configuration.host
-        self.sent.append(f"{method} {url.removeprefix(host).split('?')[0]}")
-        return super().call_api(method, url, *args, **kwargs)
+        def call_api(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+            host = self.configuration.host
+            self.sent.append(f"{method} {url.removeprefix(host).split('?')[0]}")
+            return super().call_api(method, url, *args, **kwargs)
+
+    return CountingApiClient
 
 
 @dataclass
@@ -54,7 +66,7 @@ class KubeApi:
     kubeconfig: str | None
     context: str | None
     namespace: str
-    # When a list is given, every request sent is appended to it (CountingApiClient).
+    # When a list is given, every request sent is appended to it (the counting client).
     sent: list[str] | None = field(default=None, compare=False)
     _shared: dict[str, client.ApiClient] = field(default_factory=dict, repr=False, compare=False)
 
@@ -65,6 +77,8 @@ class KubeApi:
     @property
     def api_client(self) -> client.ApiClient:
         if "client" not in self._shared:
+            from kubernetes import client, config
+
             configuration = client.Configuration()
             config.load_kube_config(
                 config_file=self.kubeconfig, context=self.context, client_configuration=configuration
@@ -72,7 +86,7 @@ class KubeApi:
             # Retrying is the waits' job (odin_acceptance.core.polling): a request fails once, quickly.
             configuration.retries = False
             self._shared["client"] = (
-                CountingApiClient(configuration, self.sent)
+                _counting_client_class()(configuration, self.sent)
                 if self.sent is not None
                 else client.ApiClient(configuration)
             )
@@ -80,23 +94,23 @@ class KubeApi:
 
     @cached_property
     def core(self) -> client.CoreV1Api:
-        return client.CoreV1Api(self.api_client)
+        return _client().CoreV1Api(self.api_client)
 
     @cached_property
     def apps(self) -> client.AppsV1Api:
-        return client.AppsV1Api(self.api_client)
+        return _client().AppsV1Api(self.api_client)
 
     @cached_property
     def discovery(self) -> client.DiscoveryV1Api:
-        return client.DiscoveryV1Api(self.api_client)
+        return _client().DiscoveryV1Api(self.api_client)
 
     @cached_property
     def authorization(self) -> client.AuthorizationV1Api:
-        return client.AuthorizationV1Api(self.api_client)
+        return _client().AuthorizationV1Api(self.api_client)
 
     @cached_property
     def rbac(self) -> client.RbacAuthorizationV1Api:
-        return client.RbacAuthorizationV1Api(self.api_client)
+        return _client().RbacAuthorizationV1Api(self.api_client)
 
     def _cluster_scoped(self, kind: str, verb: str) -> Any:
         methods = {
@@ -119,7 +133,7 @@ class KubeApi:
     # -- reads -------------------------------------------------------------------------
 
     def server_version(self) -> str:
-        return client.VersionApi(self.api_client).get_code(_request_timeout=timeouts.KUBE_REQUEST).git_version
+        return _client().VersionApi(self.api_client).get_code(_request_timeout=timeouts.KUBE_REQUEST).git_version
 
     def ready(self) -> bool:
         """The API server's /readyz says ok (it serves before its controllers are set up)."""
@@ -207,7 +221,7 @@ class KubeApi:
         """A Namespace, ClusterRole or ClusterRoleBinding, or None if there is none."""
         try:
             return self._json(self._cluster_scoped(kind, "read"), name)
-        except client.ApiException as exc:
+        except _client().ApiException as exc:
             if exc.status == 404:
                 return None
             raise
@@ -218,14 +232,14 @@ class KubeApi:
         """Delete a Namespace, ClusterRole or ClusterRoleBinding without waiting for it to go."""
         try:
             self._cluster_scoped(kind, "delete")(name, _request_timeout=timeouts.KUBE_REQUEST)
-        except client.ApiException as exc:
+        except _client().ApiException as exc:
             if exc.status != 404:
                 raise
 
     def delete_pod(self, name: str) -> None:
         try:
             self.core.delete_namespaced_pod(name, self.namespace, _request_timeout=timeouts.KUBE_REQUEST)
-        except client.ApiException as exc:
+        except _client().ApiException as exc:
             if exc.status != 404:
                 raise
 

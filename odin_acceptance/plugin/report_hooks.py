@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime
 import html
-import importlib.metadata
 import json
 import subprocess
 import time
@@ -25,6 +24,7 @@ from odin_acceptance.plugin.settings import report_dir
 from odin_acceptance.plugin.state import (
     ENDED_KEY,
     EVIDENCE_KEY,
+    RECORD_KEY,
     RESULTS_KEY,
     SCENARIO_KEY,
     SCENARIOS_KEY,
@@ -37,6 +37,7 @@ from odin_acceptance.plugin.state import (
     manifest_dir,
     profile_of,
     say,
+    suite_version,
     target_name,
 )
 from odin_acceptance.reporting import html as report_html
@@ -353,12 +354,8 @@ def _iso(seconds: float) -> str:
 def _run_facts(config: pytest.Config) -> verdicts_file.RunFacts:
     """What identifies this run in a sign-off across runs (verdicts.json)."""
     commit, digest = _identity(config)
-    try:
-        version = importlib.metadata.version("odin-acceptance")
-    except importlib.metadata.PackageNotFoundError:
-        version = "unknown"
     return verdicts_file.RunFacts(
-        suite_version=version,
+        suite_version=suite_version(),
         commit=commit,
         manifests_sha256=digest,
         timing_profile=profile_of(config).name,
@@ -395,7 +392,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         {"scenario": r.name, "outcome": r.outcome, "tags": sorted(r.tags), "reason": r.reason} for r in results
     ]
     log.write(Path(config.getoption("--evidence")))
-    record = run_record(session)
+    record = config.stash[RECORD_KEY] = run_record(session)
     verdicts_path = report_dir(config) / "verdicts.json"
     doc = verdicts_file.document(log, record, _run_facts(config), _decisions(config))
     verdicts_path.write_text(json.dumps(doc, indent=1, ensure_ascii=False))

@@ -31,6 +31,7 @@ from odin_acceptance.verdicts.criteria import CRITERION_TAGS
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
+    refuse_parallel_and_reruns(config)
     # Runs as the suite is loaded, before the report writers (junitxml, pytest-html, pytest-bdd)
     # read their paths.
     place_reports(config)
@@ -46,6 +47,21 @@ def pytest_configure(config: pytest.Config) -> None:
         )
     # CI and `timeout` send SIGTERM: turn it into Ctrl-C so fixtures tear the stack down.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
+
+
+# Options of other plugins the suite cannot honour -> their flag.
+REFUSED = {"numprocesses": "-n (pytest-xdist)", "reruns": "--reruns (pytest-rerunfailures)"}
+
+
+def refuse_parallel_and_reruns(config: pytest.Config) -> None:
+    """The verdicts are judged once per session from every scenario's one outcome: workers
+    would each judge a part, and a rerun would hide a failed timing behind a later pass."""
+    given = [flag for dest, flag in REFUSED.items() if getattr(config.option, dest, None)]
+    if given:
+        raise pytest.UsageError(
+            f"the ODIN acceptance suite runs in one process, each scenario once: {' and '.join(given)} would "
+            "split its verdicts across workers or hide a failed timing behind a rerun. Run it without them."
+        )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -3,6 +3,7 @@ profile the options choose, and a way to print a line past pytest's output captu
 
 from __future__ import annotations
 
+import importlib.metadata
 from enum import IntEnum
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from odin_acceptance.plugin.settings import report_dir, setting, setting_path
 from odin_acceptance.provisioning import supplied
 from odin_acceptance.stack_config import manifests
 from odin_acceptance.targets import NAMES, Target, TargetOptions, target_class
-from odin_acceptance.verdicts.criteria import ScenarioResult
+from odin_acceptance.verdicts.criteria import RunRecord, ScenarioResult
 
 EVIDENCE_KEY = pytest.StashKey[EvidenceLog]()
 # Every scenario of the run by node id, from collection on ("not run" until it reports),
@@ -36,6 +37,8 @@ class ExitCode(IntEnum):
 
 
 STARTED_KEY = pytest.StashKey[float]()
+# The run's verdicts, judged once at the end of the session (files, terminal summary).
+RECORD_KEY = pytest.StashKey[RunRecord]()
 TARGET_KEY = pytest.StashKey[Target]()
 SCENARIO_KEY = pytest.StashKey[str]()
 SUPPLIED_KEY = pytest.StashKey[supplied.Supplied]()
@@ -90,6 +93,13 @@ def capabilities(config: pytest.Config) -> frozenset[str]:
 def artifacts_dir(config: pytest.Config) -> Path:
     """artifacts/ in the report directory: what a failed or kept run leaves."""
     return report_dir(config) / "artifacts"
+
+
+def suite_version() -> str:
+    try:
+        return importlib.metadata.version("odin-acceptance")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
 
 
 def say(config: pytest.Config, message: str) -> None:

@@ -10,6 +10,7 @@ pytest_plugins = [
     "odin_acceptance.fixtures.evidence",
     "odin_acceptance.plugin.report_hooks",
     "odin_acceptance.plugin.junit",
+    "odin_acceptance.plugin.terminal",
     "odin_acceptance.steps.stack_steps",
     "odin_acceptance.steps.gpu_steps",
     "odin_acceptance.steps.alert_steps",

@@ -1,0 +1,65 @@
+"""What people expect of a pytest suite and a Makefile: `make` lists the targets, the header
+names what the run runs against, the end lists each criterion's verdict, and options that
+would make the verdicts lie (-n, --reruns) are refused in one sentence."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _pytest(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--reports", str(tmp_path / "r"), *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_make_alone_prints_the_targets():
+    proc = subprocess.run(["make"], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    for target in ("acceptance", "test", "quick", "signoff", "provision", "lock"):
+        assert f"make {target}" in proc.stdout, proc.stdout
+
+
+def test_the_header_names_target_timing_manifests_and_version(tmp_path):
+    proc = _pytest(tmp_path, "--collect-only", "-m", "rules")
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr
+    assert "odin-acceptance 0.1.0: target local, timing fast (every duration divided by 30)" in proc.stdout
+    assert f"manifests under test: {REPO / 'manifests' / 'base'}" in proc.stdout
+
+
+def test_a_run_ends_with_each_criterion_and_the_overall_verdict(tmp_path):
+    proc = _pytest(tmp_path, "-k", "no_such_scenario")
+    assert proc.returncode == pytest.ExitCode.NO_TESTS_COLLECTED, proc.stdout[-2000:] + proc.stderr
+    summary = proc.stdout[proc.stdout.index("ODIN criteria") :]
+    assert "SC1  not covered" in summary and "I5   not covered" in summary, summary
+    assert "overall: not fully proven" in summary
+
+
+@pytest.mark.parametrize("option", [("-n", "2"), ("--reruns", "2")], ids=["xdist", "reruns"])
+def test_parallel_workers_and_reruns_are_refused_in_one_sentence(tmp_path, option):
+    proc = _pytest(tmp_path, "--collect-only", "-p", "tests.parallel_probe", *option)
+    assert proc.returncode == pytest.ExitCode.USAGE_ERROR, proc.stdout[-2000:] + proc.stderr
+    assert f"the ODIN acceptance suite runs in one process, each scenario once: {option[0]}" in proc.stderr
+    assert "Run it without them." in proc.stderr
+
+
+def test_loading_the_suite_imports_neither_matplotlib_nor_the_kubernetes_client():
+    """They are imported where used (a figure drawn, a cluster asked): `pytest --help` and a
+    local run's start never pay for them."""
+    probe = (
+        "import importlib, sys, odin_acceptance.plugin.suite as s; "
+        "[importlib.import_module(m) for m in s.pytest_plugins]; "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'matplotlib', 'kubernetes', 'numpy'}))"
+    )
+    found = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert found.returncode == 0 and found.stdout.strip() == "[]", found.stdout + found.stderr
