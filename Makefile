@@ -12,16 +12,16 @@ PYTEST_ARGS ?=
 help:
 	@sed -n 's/^## \([a-z-]*\): /make \1\t/p' $(MAKEFILE_LIST) | expand -t 18
 
-# The locked, hashed dependencies (pip refuses a file whose hash differs), then the suite
-# itself, editable and without build isolation (its build backend comes from the lock too),
-# so pytest loads it through its entry point.
-$(DEPS): requirements.lock pyproject.toml
+# The locked, hashed dependencies with the development tools (pip refuses a file whose hash
+# differs), then the suite itself, editable and without build isolation (its build backend
+# comes from the lock too), so pytest loads it through its entry point.
+$(DEPS): requirements-dev.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || \
 	  { echo "error: $(PYTHON) is not Python 3.11 or newer: install it, or run make PYTHON=python3.11"; exit 1; }
 	@$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || \
 	  { echo "error: $(PYTHON) cannot create a virtual environment (no ensurepip): apt-get install python3-venv"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check --require-hashes -r requirements-dev.lock
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $(DEPS)
 
@@ -52,10 +52,14 @@ lint: $(DEPS)
 provision: $(DEPS)
 	$(VENV)/bin/python -m odin_acceptance.provisioning
 
-## lock: regenerate requirements.lock from pyproject.toml (after changing a pin there)
+## lock: regenerate requirements.lock and requirements-dev.lock from pyproject.toml's ranges
+# The development lock first (it holds everything), then the runtime lock seeded from it, so
+# the pins they share agree (pip-compile keeps an output file's pins that still fit).
+LOCK_FLAGS := --quiet --all-build-deps --generate-hashes --strip-extras --allow-unsafe --no-emit-find-links --no-emit-index-url
 lock: $(DEPS)
-	$(VENV)/bin/pip-compile --quiet --extra dev --all-build-deps --generate-hashes --strip-extras --allow-unsafe \
-	  --no-emit-find-links --no-emit-index-url --output-file requirements.lock pyproject.toml
+	$(VENV)/bin/pip-compile $(LOCK_FLAGS) --extra dev --output-file requirements-dev.lock pyproject.toml
+	cp requirements-dev.lock requirements.lock
+	$(VENV)/bin/pip-compile $(LOCK_FLAGS) --output-file requirements.lock pyproject.toml
 
 ## clean: remove the venv and reports/ (the component cache stays)
 clean:

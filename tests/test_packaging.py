@@ -18,16 +18,17 @@ import pytest
 from packaging.requirements import Requirement
 
 REPO = Path(__file__).resolve().parent.parent
-LOCK = REPO / "requirements.lock"
+LOCK = REPO / "requirements.lock"  # what a user installs
+DEV_LOCK = REPO / "requirements-dev.lock"  # that and the development tools
 
 
 def _pyproject() -> dict:
     return tomllib.loads((REPO / "pyproject.toml").read_text())
 
 
-def _locked() -> dict[str, tuple[str, list[str]]]:
-    """name -> (version, hashes) of every requirement in the lock."""
-    text = LOCK.read_text()
+def _locked(lock: Path = LOCK) -> dict[str, tuple[str, list[str]]]:
+    """name -> (version, hashes) of every requirement in a lock."""
+    text = lock.read_text()
     entries = {}
     for block in re.split(r"\n(?=[A-Za-z0-9])", text):
         head = re.match(r"([A-Za-z0-9_.-]+)==([^\s\\]+)", block)
@@ -40,37 +41,65 @@ def _norm(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def _declared() -> list[Requirement]:
+def _declared(*, dev: bool = False) -> list[Requirement]:
     project = _pyproject()
-    reqs = project["project"]["dependencies"] + [
-        r for extra in project["project"]["optional-dependencies"].values() for r in extra
-    ]
-    return [Requirement(r) for r in reqs + project["build-system"]["requires"]]
+    reqs = project["project"]["dependencies"] + project["build-system"]["requires"]
+    if dev:
+        reqs += [r for extra in project["project"]["optional-dependencies"].values() for r in extra]
+    return [Requirement(r) for r in reqs]
 
 
-def test_the_lock_pins_every_declared_requirement_as_pyproject_does():
-    locked = _locked()
+@pytest.mark.parametrize(("lock", "dev"), [(LOCK, False), (DEV_LOCK, True)], ids=["runtime", "dev"])
+def test_each_lock_pins_every_declared_requirement_within_its_range(lock, dev):
+    locked = _locked(lock)
     wrong = []
-    for req in _declared():
+    for req in _declared(dev=dev):
         have = locked.get(_norm(req.name))
         if have is None:
-            wrong.append(f"{req}: not in requirements.lock")
+            wrong.append(f"{req}: not in {lock.name}")
         elif not req.specifier.contains(have[0], prereleases=True):
-            wrong.append(f"{req}: the lock has {have[0]}")
-    assert not wrong, "requirements.lock is out of step with pyproject.toml (run `make lock`):\n  " + "\n  ".join(wrong)
+            wrong.append(f"{req}: {lock.name} has {have[0]}")
+    assert not wrong, f"{lock.name} is out of step with pyproject.toml (run `make lock`):\n  " + "\n  ".join(wrong)
 
 
-def test_every_locked_requirement_has_a_hash():
-    unhashed = [name for name, (_, hashes) in _locked().items() if not hashes]
-    assert len(_locked()) > len(_declared()), "the lock holds the transitive requirements too"
+def test_a_user_gets_none_of_the_development_tools_and_the_shared_pins_agree():
+    runtime, dev = _locked(LOCK), _locked(DEV_LOCK)
+    tools = {_norm(r.name) for r in _declared(dev=True)} - {_norm(r.name) for r in _declared()}
+    assert tools and not tools & runtime.keys(), f"development tools in requirements.lock: {tools & runtime.keys()}"
+    differ = {name: (v, dev[name][0]) for name, (v, _) in runtime.items() if name in dev and dev[name][0] != v}
+    assert not differ, f"the two locks pin these differently: {differ}"
+    assert runtime.keys() <= dev.keys()
+
+
+@pytest.mark.parametrize("lock", [LOCK, DEV_LOCK], ids=["runtime", "dev"])
+def test_every_locked_requirement_has_a_hash(lock):
+    unhashed = [name for name, (_, hashes) in _locked(lock).items() if not hashes]
+    assert len(_locked(lock)) > len(_declared()), "the lock holds the transitive requirements too"
     assert not unhashed, f"requirements without a hash (pip --require-hashes refuses them): {unhashed}"
 
 
-def test_the_lock_is_the_only_requirements_file_and_make_installs_from_it():
-    assert not (REPO / "requirements.txt").exists(), "one pin list: pyproject.toml, locked in requirements.lock"
+def test_the_locks_are_the_only_requirements_files_and_make_installs_from_them():
+    assert not (REPO / "requirements.txt").exists(), "one pin list: pyproject.toml, locked by make lock"
     makefile = (REPO / "Makefile").read_text()
-    assert "--require-hashes -r requirements.lock" in makefile
+    assert "--require-hashes -r requirements-dev.lock" in makefile
     assert "pip-compile" in makefile and "--generate-hashes" in makefile and "pyproject.toml" in makefile
+
+
+@pytest.mark.slow
+def test_tox_runs_the_suite(tmp_path):
+    """tox's own way (a fresh environment from the hashed lock, then the suite) works: here it
+    collects the acceptance suite. Minutes: it builds a virtualenv."""
+    tox = Path(sys.executable).with_name("tox")
+    suite = ("--collect-only", "-q", "--reports", str(tmp_path / "r"))
+    proc = subprocess.run(
+        [str(tox), "--workdir", str(tmp_path / "tox"), "-e", "acceptance", "--", *suite],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "GPUHighTemperature" in proc.stdout and "acceptance: OK" in proc.stdout, proc.stdout[-3000:]
 
 
 def test_every_package_of_the_tree_is_listed_for_the_wheel():

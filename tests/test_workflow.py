@@ -35,11 +35,11 @@ def test_actionlint_finds_nothing():
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-# The venv's zizmor (requirements.lock), beside the Python that runs the tests.
+# The venv's zizmor (requirements-dev.lock), beside the Python that runs the tests.
 ZIZMOR = shutil.which("zizmor", path=str(Path(sys.executable).parent))
 
 
-@pytest.mark.skipif(ZIZMOR is None, reason="zizmor is not installed (make's venv installs it from requirements.lock)")
+@pytest.mark.skipif(ZIZMOR is None, reason="zizmor is not installed (make's venv has it: requirements-dev.lock)")
 def test_zizmor_finds_nothing_even_pedantic():
     command = [str(ZIZMOR), "--offline", "--persona=pedantic", str(WORKFLOW), str(DEPENDABOT)]
     proc = subprocess.run(command, capture_output=True, text=True, timeout=120)
