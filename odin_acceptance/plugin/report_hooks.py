@@ -19,6 +19,7 @@ from pytest_bdd.scenario import scenario_wrapper_template_registry
 from odin_acceptance.core import artifacts
 from odin_acceptance.core.evidence import EvidenceLog
 from odin_acceptance.core.timing_profiles import parse_duration
+from odin_acceptance.plugin.markers import item_tags
 from odin_acceptance.plugin.selection import opt_in_reason
 from odin_acceptance.plugin.settings import report_dir
 from odin_acceptance.plugin.state import (
@@ -94,7 +95,7 @@ def pytest_deselected(items: list[pytest.Item]) -> None:
     selection), so no criterion reads "holds" for want of them."""
     for item in items:
         config = item.config
-        tags = frozenset(m.name for m in item.iter_markers())
+        tags = item_tags(item)
         lacking = skip_reason(capabilities(config), set(tags), config.stash.get(SUPPLIED_KEY, None))
         options = (("-m", config.option.markexpr), ("-k", config.option.keyword))
         chosen = [f'{flag} "{expr}"' for flag, expr in options if expr]
@@ -112,7 +113,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     config = session.config
     results = config.stash[RESULTS_KEY]
     for item in session.items:
-        tags = frozenset(m.name for m in item.iter_markers())
+        tags = item_tags(item)
         results.setdefault(item.nodeid, ScenarioResult(_scenario_name(item), NOT_RUN, tags))
         config.stash[SCENARIOS_KEY][item.nodeid] = _scenario(item)
 
@@ -220,7 +221,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     outcome = yield
     report = outcome.get_result()
     scenario = item.stash.get(SCENARIO_KEY, None) or _scenario_name(item)
-    tags = frozenset(m.name for m in item.iter_markers())
+    tags = item_tags(item)
     report.odin_scenario, report.odin_criteria = _scenario_name(item), criteria_of(tags)
     results = item.config.stash[RESULTS_KEY]
     if report.when == "setup" and report.skipped:

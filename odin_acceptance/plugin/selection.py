@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from odin_acceptance.plugin.markers import OPT_IN
+from odin_acceptance.plugin.markers import OPT_IN, item_tags
 
 
 def included(config: pytest.Config) -> frozenset[str]:
@@ -26,8 +26,8 @@ def opt_in_reason(config: pytest.Config, tags: frozenset[str]) -> str | None:
     missing = sorted((tags & OPT_IN.keys()) - included(config))
     if not missing:
         return None
-    kind, cost = OPT_IN[missing[0]]
-    return f"left out of this run: {kind} ({cost}). Run it with --include {','.join(missing)}"
+    left_out = OPT_IN[missing[0]]
+    return f"left out of this run: {left_out.kind} ({left_out.cost}). Run it with --include {','.join(missing)}"
 
 
 def features() -> Path:
@@ -46,7 +46,7 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     kept, left_out = [], []
     for item in items:
-        tags = frozenset(m.name for m in item.iter_markers())
+        tags = item_tags(item)
         (left_out if opt_in_reason(config, tags) else kept).append(item)
     if left_out:
         config.hook.pytest_deselected(items=left_out)

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from odin_acceptance.core.evidence import EvidenceLog
-from odin_acceptance.plugin.markers import MARKERS
+from odin_acceptance.plugin.markers import item_tags, register
 from odin_acceptance.plugin.settings import place_reports
 from odin_acceptance.plugin.state import (
     CAPABILITIES_KEY,
@@ -26,7 +26,6 @@ from odin_acceptance.plugin.state import (
 )
 from odin_acceptance.provisioning import supplied
 from odin_acceptance.targets import TargetError, preflight, skip_reason
-from odin_acceptance.verdicts.criteria import CRITERION_TAGS
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -39,12 +38,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[RESULTS_KEY] = {}
     config.stash[SCENARIOS_KEY] = {}
     config.stash[STARTED_KEY] = time.time()
-    for tag, text in MARKERS.items():
-        config.addinivalue_line("markers", f"{tag}: {text}")
-    for tag in CRITERION_TAGS:
-        config.addinivalue_line(
-            "markers", f"{tag}: proves a criterion of the plan (odin_acceptance/verdicts/criteria.py)"
-        )
+    register(config)
     # CI and `timeout` send SIGTERM: turn it into Ctrl-C so fixtures tear the stack down.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
 
@@ -68,7 +62,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """Scenarios the target cannot run are skipped, with the reason reported."""
     can, found = capabilities(config), config.stash.get(SUPPLIED_KEY, None)
     for item in items:
-        reason = skip_reason(can, {m.name for m in item.iter_markers()}, found)
+        reason = skip_reason(can, set(item_tags(item)), found)
         if reason:
             item.add_marker(pytest.mark.skip(reason=reason))
 

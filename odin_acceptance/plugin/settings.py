@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from odin_acceptance.plugin.markers import OPT_IN
+from odin_acceptance.target_api.tags import OPT_IN
 
 # Setting -> (ini help, default). The command-line option of the same name (`--target`,
 # `--timing`, `--manifests`, `--reports`) overrides the ini value `odin_<name>`.
@@ -37,7 +37,7 @@ def add_options(parser: pytest.Parser) -> None:
         "--include",
         default="",
         metavar="slow,soak,fault,scale",
-        help="also run these opt-in scenarios: " + "; ".join(f"{tag}: {cost}" for tag, (_, cost) in OPT_IN.items()),
+        help="also run these opt-in scenarios: " + "; ".join(f"{tag}: {opt.cost}" for tag, opt in OPT_IN.items()),
     )
     group.addoption(
         "--reports",

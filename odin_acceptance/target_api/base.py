@@ -81,7 +81,7 @@ def api_snapshots(endpoints: Endpoints) -> dict[str, str]:
     return out
 
 
-# What a target can do. A scenario's tags say what it needs (odin_acceptance.targets.NEEDS); where a
+# What a target can do. A scenario's tags say what it needs (the tag table, target_api/tags.py); where a
 # target lacks it the scenario is skipped with that need's reason, which the report shows.
 KUBERNETES_API = "kubernetes API"
 REAL_CONTAINERS = "containers on every node"

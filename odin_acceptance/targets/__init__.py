@@ -5,13 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from odin_acceptance.provisioning.supplied import Supplied
+from odin_acceptance.target_api import tags as tag_table
 from odin_acceptance.target_api.base import (
-    COMPONENT_FAULTS,
-    KUBERNETES_API,
-    PER_NODE_CPU,
-    POD_DISCOVERY,
     REAL_CONTAINERS,
-    SIMULATED_FLEET,
     SUPPLIED_EXECUTABLES,
     Endpoints,
     Target,
@@ -32,37 +28,6 @@ __all__ = [
 ]
 
 NAMES = ("local", "kwok", "kind", "cluster")
-
-# A scenario tag -> the capability it needs, and the reason it is skipped where that is lacking.
-NEEDS: dict[str, tuple[str, str]] = {
-    "kubernetes": (KUBERNETES_API, "needs a Kubernetes API (--target kwok, kind or cluster)"),
-    "containers": (
-        REAL_CONTAINERS,
-        "needs real containers on every node (KWOK simulates them): --target kind or cluster",
-    ),
-    "pod_discovery": (
-        POD_DISCOVERY,
-        "needs Prometheus's Kubernetes discovery against a cluster: --target kind or cluster, or kwok on a host "
-        "that allows unprivileged user namespaces (its witness Prometheus sees a service-account mount)",
-    ),
-    "scale": (
-        SIMULATED_FLEET,
-        "needs a cluster of thousands of simulated GPU nodes on this machine: --target kwok, on a host that "
-        "allows unprivileged user namespaces (the fleet's Prometheus runs in-cluster, as a pod would)",
-    ),
-    "local_only": (COMPONENT_FAULTS, "stops and starts components: runs on the local target"),
-    "per_node_cpu": (
-        PER_NODE_CPU,
-        "needs each node's CPU counters to be its own: this target's nodes share the host's kernel (kind), so "
-        "every node reads the same load, and its stress keeps only 90 % of the cores busy; the rule's promtool "
-        "test shows the same on every target",
-    ),
-}
-# Tags of scenarios that run the loki/promtail programs on this machine (offline checks):
-# they need them supplied on every target.
-PROGRAM_TAGS = {"loki_programs"}
-# Tags of scenarios that need Loki, Promtail or Grafana running in the stack.
-RUNNING_LOGS = {"loki", "grafana"}
 
 
 def target_class(name: str) -> type[Target]:
@@ -90,17 +55,19 @@ def target_class(name: str) -> type[Target]:
 
 def skip_reason(capabilities: frozenset[str], tags: set[str], supplied: Supplied | None = None) -> str | None:
     """Why a scenario with `tags` cannot run on a target that can do `capabilities` (what its
-    preflight returned), or None if it can."""
-    for tag, (capability, reason) in NEEDS.items():
-        if tag in tags and capability not in capabilities:
-            return reason
-    if supplied is not None and tags & PROGRAM_TAGS:  # programs run on this machine, whatever the target
-        reason = supplied.reason_missing(tags & PROGRAM_TAGS)
+    preflight returned), or None if it can: what each tag needs is the tag table's (target_api.tags)."""
+    for row in tag_table.TAGS:
+        if row.name in tags and row.skip_reason and row.needs not in capabilities:
+            return row.skip_reason
+    programs = {row.name for row in tag_table.TAGS if row.needs == tag_table.PROGRAMS}
+    if supplied is not None and tags & programs:  # programs run on this machine, whatever the target
+        reason = supplied.reason_missing(tags & programs)
         if reason:
             return reason
     if SUPPLIED_EXECUTABLES in capabilities:
         return supplied.reason_missing(tags) if supplied is not None else None
-    if tags & RUNNING_LOGS and REAL_CONTAINERS not in capabilities:
+    running = {row.name for row in tag_table.TAGS if row.needs == tag_table.RUNNING_LOGS}
+    if tags & running and REAL_CONTAINERS not in capabilities:
         return (
             "needs Loki, Promtail or Grafana at work: on this cluster they run as containers, and its nodes run none "
             "(KWOK simulates them): --target kind, or a cluster with real nodes"
