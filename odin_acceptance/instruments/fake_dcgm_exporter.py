@@ -21,28 +21,14 @@ from typing import Any
 
 try:
     from odin_acceptance.instruments._http import json_body, serve
+    from odin_acceptance.instruments.gpu_signals import BY_FIELD, MODEL, SIGNALS
 except ImportError:  # run as a plain script inside a pod (files mounted side by side)
     from _http import json_body, serve  # type: ignore[no-redef]
+    from gpu_signals import BY_FIELD, MODEL, SIGNALS  # type: ignore[no-redef]
 
-# (metric, field, HELP text) in dcgm-exporter's default-counters order; all are gauges.
-METRICS = (
-    ("DCGM_FI_DEV_GPU_TEMP", "temperature_c", "GPU temperature (in C)."),
-    ("DCGM_FI_DEV_POWER_USAGE", "power_w", "Power draw (in W)."),
-    ("DCGM_FI_DEV_POWER_MGMT_LIMIT", "power_limit_w", "Power management limit (in W)."),
-    ("DCGM_FI_DEV_GPU_UTIL", "utilization_pct", "GPU utilization (in %)."),
-    ("DCGM_FI_DEV_FB_FREE", "fb_free_mib", "Framebuffer memory free (in MiB)."),
-    ("DCGM_FI_DEV_FB_USED", "fb_used_mib", "Framebuffer memory used (in MiB)."),
-)
 DRIVER_VERSION = "550.54.15"
-IDLE = {
-    "temperature_c": 35.0,
-    "power_w": 70.0,
-    "power_limit_w": 700.0,
-    "utilization_pct": 0.0,
-    "fb_free_mib": 81559.0,
-    "fb_used_mib": 0.0,
-    "model": "NVIDIA H100 80GB HBM3",
-}
+# A new GPU's fields: every signal at its idle value (the signal table), and its model.
+IDLE = {**{s.field: s.idle for s in SIGNALS}, "model": MODEL}
 
 _lock = threading.Lock()
 # Hostname -> GPU index -> fields: a scrape of one host reads only its own GPUs.
@@ -60,7 +46,8 @@ def render_metrics(hosts: list[str] | None = None) -> str:
         names = sorted(_hosts) if hosts is None else hosts
         gpus = [((h, i), dict(g)) for h in names for i, g in sorted(_hosts.get(h, {}).items())]
     lines: list[str] = []
-    for metric, field, help_text in METRICS:
+    for signal in SIGNALS:
+        metric, field, help_text = signal.metric, signal.field, signal.help
         lines.append(f"# HELP {metric} {help_text}")
         lines.append(f"# TYPE {metric} gauge")
         for (host, index), gpu in gpus:
@@ -78,7 +65,7 @@ def set_gpu(host: str, index: int, fields: dict[str, Any]) -> dict[str, Any]:
     `changed_at`, the moment the exporter serves the new value."""
     unknown = set(fields) - set(IDLE)
     if unknown:
-        raise ValueError(f"unknown GPU fields: {sorted(unknown)}")
+        raise ValueError(f"unknown GPU fields: {sorted(unknown)}; the signals are {', '.join(BY_FIELD)} and model")
     with _lock:
         gpu = _hosts.setdefault(host, {}).setdefault(
             index, {**IDLE, "uuid": f"GPU-{uuid.uuid5(uuid.NAMESPACE_DNS, f'{host}/{index}')}"}

@@ -22,6 +22,7 @@ import yaml
 
 from odin_acceptance.core import timeouts
 from odin_acceptance.core.timing_profiles import format_duration
+from odin_acceptance.instruments import gpu_signals
 
 SCRAPE = 15  # seconds between the synthetic samples
 
@@ -32,25 +33,27 @@ def _flat(series: str, value: float, samples: int) -> dict[str, str]:
     return {"series": series, "values": f"{value:g}x{samples}"}
 
 
-def _gpu(metric: str) -> str:
-    return f'{metric}{{gpu="0",UUID="GPU-unit-test",Hostname="unit-node",modelName="NVIDIA H100 80GB HBM3"}}'
+def _gpu(field: str) -> str:
+    """The series of a GPU field, named as the exporter names it (the GPU signal table)."""
+    labels = f'gpu="0",UUID="GPU-unit-test",Hostname="unit-node",modelName="{gpu_signals.MODEL}"'
+    return f"{gpu_signals.metric(field)}{{{labels}}}"
 
 
 def _gpu_temperature(v: float, n: int) -> Series:
-    return [_flat(_gpu("DCGM_FI_DEV_GPU_TEMP"), v, n)]
+    return [_flat(_gpu("temperature_c"), v, n)]
 
 
 def _gpu_memory_pct(v: float, n: int) -> Series:
     total = 81920.0
     used = total * v / 100
-    return [_flat(_gpu("DCGM_FI_DEV_FB_USED"), used, n), _flat(_gpu("DCGM_FI_DEV_FB_FREE"), total - used, n)]
+    return [_flat(_gpu("fb_used_mib"), used, n), _flat(_gpu("fb_free_mib"), total - used, n)]
 
 
 def _gpu_power_pct(v: float, n: int) -> Series:
-    limit = 700.0
+    limit = gpu_signals.signal("power_limit_w").idle
     return [
-        _flat(_gpu("DCGM_FI_DEV_POWER_USAGE"), limit * v / 100, n),
-        _flat(_gpu("DCGM_FI_DEV_POWER_MGMT_LIMIT"), limit, n),
+        _flat(_gpu("power_w"), limit * v / 100, n),
+        _flat(_gpu("power_limit_w"), limit, n),
     ]
 
 

@@ -10,15 +10,8 @@ from odin_acceptance.clients import links
 from odin_acceptance.clients.instrument_clients import FakeDcgmClient
 from odin_acceptance.core import timeouts
 from odin_acceptance.core.polling import eventually, holds_for
+from odin_acceptance.instruments.gpu_signals import metric
 from odin_acceptance.pipelines.alert_journey import AlertPipeline, Stimulus
-
-_METRIC_OF = {
-    "temperature_c": "DCGM_FI_DEV_GPU_TEMP",
-    "fb_used_mib": "DCGM_FI_DEV_FB_USED",
-    "fb_free_mib": "DCGM_FI_DEV_FB_FREE",
-    "power_w": "DCGM_FI_DEV_POWER_USAGE",
-    "power_limit_w": "DCGM_FI_DEV_POWER_MGMT_LIMIT",
-}
 
 
 @dataclass(frozen=True)
@@ -29,12 +22,13 @@ class GpuNode:
 
     def set(self, gpu: int, description: str, **fields: float) -> Stimulus:
         assert 0 <= gpu < self.gpus, f"the node has GPUs 0..{self.gpus - 1}, not GPU {gpu}"
-        state = self.dcgm.set_gpu(self.hostname, gpu, **fields)
         selector = f'{{Hostname="{self.hostname}",gpu="{gpu}"}}'
         # A subquery, so a value that was served only briefly (a spike) still counts as seen.
+        # The metrics first: a field the signal table lacks is an error before anything is set.
         seen = " and ".join(
-            f"max_over_time(({_METRIC_OF[k]}{selector} == bool {v:g})[10m:1s]) == 1" for k, v in fields.items()
+            f"max_over_time(({metric(k)}{selector} == bool {v:g})[10m:1s]) == 1" for k, v in fields.items()
         )
+        state = self.dcgm.set_gpu(self.hostname, gpu, **fields)
         return Stimulus(description, {"Hostname": self.hostname, "gpu": str(gpu)}, state["changed_at"], seen)
 
     def uuid(self, gpu: int) -> str:
@@ -83,7 +77,7 @@ class GpuNode:
 
 
 def _assert_scraped(pipeline: AlertPipeline, host: str, count: int) -> None:
-    series = pipeline.api.prometheus.query(f'DCGM_FI_DEV_GPU_TEMP{{Hostname="{host}"}}')
+    series = pipeline.api.prometheus.query(f'{metric("temperature_c")}{{Hostname="{host}"}}')
     assert len(series) == count, f"{len(series)} of {count} GPU series scraped"
 
 
