@@ -26,8 +26,8 @@ ORDER = (
     "instruments",  # standard library only (they run as files in a stock python pod); their tables are shared
     "core",
     "clients",
-    "stack_config",
     "provisioning",
+    "stack_config",  # finds the kubectl provisioning caches, to render a kustomization
     "offline",
     "target_api",  # the target interface: what pipelines and verdicts see of a target
     "pipelines",

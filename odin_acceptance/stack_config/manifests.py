@@ -10,14 +10,19 @@ from __future__ import annotations
 import importlib.resources
 import json
 import os
+import re
 import shutil
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from odin_acceptance.core import timeouts
 from odin_acceptance.core.errors import OdinError
+from odin_acceptance.provisioning.components import component_dir
+from odin_acceptance.provisioning.versions import KUBECTL
 
 # The suite's own overlays (package data): how each target deploys the manifests under test.
 OVERLAYS = Path(str(importlib.resources.files("odin_acceptance") / "overlays")).resolve()
@@ -41,11 +46,24 @@ CONFIGS = {
     "promtail.yaml": ("promtail-config", "promtail.yaml"),
 }
 
+# What the suite's own reader renders; a kustomization that uses more (patches, images, labels,
+# components, …) is rendered by kustomize itself (`kubectl kustomize`).
 _SUPPORTED = {"apiVersion", "kind", "resources", "namespace", "configMapGenerator", "generatorOptions"}
+# kustomize appends a hash of a generated ConfigMap's content to its name (unless
+# generatorOptions.disableNameSuffixHash): `get` finds it by the name the kustomization gives.
+_HASH_SUFFIX = "-[a-z0-9]{10}"
 
 
 class ManifestError(OdinError, ValueError):
     """A manifest is missing or malformed; the message names the file."""
+
+
+class _NeedsKustomize(Exception):
+    """A kustomization uses fields only kustomize renders."""
+
+    def __init__(self, kfile: Path, fields: list[str]) -> None:
+        super().__init__(f"{kfile}: {fields}")
+        self.kfile, self.fields = kfile, fields
 
 
 @dataclass(frozen=True)
@@ -53,9 +71,15 @@ class Manifests:
     objects: tuple[dict[str, Any], ...]
 
     def get(self, kind: str, name: str) -> dict[str, Any]:
-        for obj in self.objects:
-            if obj.get("kind") == kind and obj.get("metadata", {}).get("name") == name:
+        of_kind = [o for o in self.objects if o.get("kind") == kind]
+        for obj in of_kind:
+            if obj.get("metadata", {}).get("name") == name:
                 return obj
+        hashed = [
+            o for o in of_kind if re.fullmatch(re.escape(name) + _HASH_SUFFIX, o.get("metadata", {}).get("name", ""))
+        ]
+        if len(hashed) == 1:
+            return hashed[0]
         raise ManifestError(f"no {kind} named {name!r} in the manifests")
 
     def config_file(self, configmap: str, key: str) -> str:
@@ -95,7 +119,7 @@ def _load(directory: Path) -> list[dict[str, Any]]:
     spec = _read_yaml_docs(kfile)[0]
     unsupported = set(spec) - _SUPPORTED
     if unsupported:
-        raise ManifestError(f"{kfile}: fields this reader does not support: {sorted(unsupported)}")
+        raise _NeedsKustomize(kfile, sorted(unsupported))
     objects: list[dict[str, Any]] = []
     for resource in spec.get("resources", []):
         path = directory / resource
@@ -122,7 +146,45 @@ def _load(directory: Path) -> list[dict[str, Any]]:
 
 
 def load(directory: Path = BASE) -> Manifests:
-    return Manifests(tuple(_load(directory)))
+    """The objects a kustomization renders: by the suite's reader where it uses only the fields
+    that reader knows, else by kustomize (`kubectl kustomize`) where there is one."""
+    try:
+        return Manifests(tuple(_load(directory)))
+    except _NeedsKustomize as needs:
+        command = kustomize_command()
+        if command is None:
+            raise ManifestError(
+                f"{needs.kfile}: {', '.join(needs.fields)} need kustomize to render, and there is no kubectl or "
+                "kustomize on PATH nor a kubectl in the suite's cache: install kubectl (`kubectl kustomize`), or run "
+                "`make provision`"
+            ) from None
+        return Manifests(tuple(_render(command, directory)))
+
+
+def kustomize_command() -> list[str] | None:
+    """How to render a kustomization here: kubectl on PATH, else the kubectl the suite cached
+    (the kind and cluster targets fetch it), else a standalone kustomize; None if none exists."""
+    on_path = shutil.which("kubectl")
+    cached = component_dir(KUBECTL) / "bin" / "kubectl"
+    if on_path or cached.is_file():
+        return [on_path or str(cached), "kustomize"]
+    standalone = shutil.which("kustomize")
+    return [standalone, "build"] if standalone else None
+
+
+def _render(command: list[str], directory: Path) -> list[dict[str, Any]]:
+    try:
+        proc = subprocess.run(
+            [*command, str(directory)], capture_output=True, text=True, timeout=timeouts.KUBECTL, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise ManifestError(f"{directory}: {' '.join(command)} failed: {exc}") from exc
+    if proc.returncode != 0:
+        raise ManifestError(f"{directory}: {' '.join(command)} failed: {proc.stderr.strip()[-2000:]}")
+    try:
+        return [d for d in yaml.safe_load_all(proc.stdout) if d]
+    except yaml.YAMLError as exc:
+        raise ManifestError(f"{directory}: {' '.join(command)} rendered no valid YAML: {exc}") from exc
 
 
 def overlay_on(overlay: Path, base: Path, workdir: Path) -> Path:
