@@ -4,6 +4,9 @@ would make the verdicts lie (-n, --reruns) are refused in one sentence."""
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,13 +16,14 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 
 
-def _pytest(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def _pytest(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--reports", str(tmp_path / "r"), *args],
         cwd=REPO,
         capture_output=True,
         text=True,
         timeout=120,
+        env=env,
     )
 
 
@@ -63,3 +67,22 @@ def test_loading_the_suite_imports_neither_matplotlib_nor_the_kubernetes_client(
     )
     found = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, timeout=60)
     assert found.returncode == 0 and found.stdout.strip() == "[]", found.stdout + found.stderr
+
+
+def test_the_run_facts_are_worked_out_once(tmp_path):
+    """JUnit, the HTML summary, evidence.json and verdicts.json all name the commit: one
+    `git describe` for the run, however many writers read it."""
+    real_git = shutil.which("git")
+    if real_git is None:
+        pytest.skip("git is not installed")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    calls = tmp_path / "git-calls"
+    (bin_dir / "git").write_text(f'#!/bin/sh\necho "$*" >> {calls}\nexec {real_git} "$@"\n')
+    (bin_dir / "git").chmod(0o755)
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    proc = _pytest(tmp_path, "-k", "no_such_scenario", env=env)
+    assert proc.returncode == pytest.ExitCode.NO_TESTS_COLLECTED, proc.stdout[-2000:] + proc.stderr
+    described = [line for line in calls.read_text().splitlines() if "describe" in line]
+    assert len(described) == 1, described
+    assert json.loads((tmp_path / "r" / "verdicts.json").read_text())["commit"] != "unknown"

@@ -88,7 +88,7 @@ def test_a_measurement_outside_its_bound_fails_with_the_criterions_words_and_sta
 def test_a_failure_is_reported_even_where_pytest_html_is_not_loaded(monkeypatch):
     import sys
 
-    from odin_acceptance.plugin.report_hooks import report_extras
+    from odin_acceptance.plugin.html_report import report_extras
 
     monkeypatch.setitem(sys.modules, "pytest_html", None)  # `import pytest_html` now raises ImportError
     log = EvidenceLog()

@@ -12,7 +12,7 @@ import pytest
 from pytest_bdd.parser import FeatureParser
 
 from odin_acceptance.core.evidence import EvidenceLog
-from odin_acceptance.plugin.report_hooks import exit_status
+from odin_acceptance.plugin.outputs import exit_status
 from odin_acceptance.plugin.state import ExitCode
 from odin_acceptance.reporting.html import summary_html
 from odin_acceptance.stack_config import manifests

@@ -10,9 +10,11 @@ A run asks for the suite when one of these holds (`settings.requested`):
   `PYTEST_ADDOPTS`; or an `odin_*` ini value (`odin_target`, `odin_manifests`, …).
 
 Then `suite` is the plugin: one module per job, `session` (preconditions, skips, markers),
-`selection` (which scenarios a run includes), `report_hooks` (outcomes, HTML report,
-evidence), `junit` (the JUnit XML's shape), `state` what they share, and the fixtures and step
-modules (pytest-bdd's step decorators register fixtures in the module that calls them, so
+`selection` (which scenarios a run includes), `ledger` (every scenario's outcome and the
+record the verdicts are judged from), `run_facts` (what identifies the run, worked out once),
+one writer per output (`outputs`: evidence.json, verdicts.json, the exit code; `cucumber`,
+`junit`, `html_report`), `terminal` (header and criteria summary), `state` what they share,
+and the fixtures and step modules (pytest-bdd's step decorators register fixtures in the module that calls them, so
 every feature sees them only if their modules are plugins)."""
 
 from __future__ import annotations

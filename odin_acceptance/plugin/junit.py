@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 from _pytest.junitxml import LogXML, bin_xml_escape, mangle_test_address, xml_key
 
-from odin_acceptance.plugin.report_hooks import criteria_of, junit_facts
+from odin_acceptance.plugin.ledger import criteria_of
+from odin_acceptance.plugin.run_facts import junit_facts
 from odin_acceptance.plugin.state import ENDED_KEY, RESULTS_KEY, SCENARIOS_KEY
 from odin_acceptance.verdicts.criteria import DELIVERABLES, SUCCESS_CRITERIA, ScenarioResult
 
