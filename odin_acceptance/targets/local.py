@@ -18,8 +18,6 @@ import uuid
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-import yaml
-
 from odin_acceptance.clients.alertmanager_api import AlertmanagerApi
 from odin_acceptance.clients.instrument_clients import FakeDcgmClient, WebhookReceiverClient
 from odin_acceptance.clients.json_http import JsonApi
@@ -34,7 +32,6 @@ from odin_acceptance.core.workloads import LoadableNode, StressedNode, Workload
 from odin_acceptance.offline import config_tools
 from odin_acceptance.provisioning.versions import COMPONENTS
 from odin_acceptance.stack_config import manifests, render
-from odin_acceptance.stack_config.manifests import CONFIGS
 from odin_acceptance.stack_config.services import StandIns, stack_table
 from odin_acceptance.target_api.base import (
     COMPONENT_FAULTS,
@@ -47,7 +44,9 @@ from odin_acceptance.target_api.base import (
     api_snapshots,
 )
 from odin_acceptance.target_api.parts import Nodes, Stack
+from odin_acceptance.targets import process_configs
 from odin_acceptance.targets.local_pods import NODE, Container, LocalNode, Pod, parse_cri_line
+from odin_acceptance.targets.process_configs import RunLayout
 from odin_acceptance.targets.processes import ProcessExited, ProcessGroup, free_port
 
 # Where `python -m odin_acceptance.instruments.…` finds the package, installed or not.
@@ -130,77 +129,21 @@ class ProcessStack(Stack):
 
     def render_configs(self) -> dict[str, Path]:
         """Render and check every config; raises before any process exists."""
-        objs = manifests.load(self.manifest_dir)
-        source = {name: objs.config_file(cm, key) for name, (cm, key) in CONFIGS.items()}
-        for directory in self.mounts.values():
-            Path(directory).mkdir(parents=True, exist_ok=True)
-        prom_rules = self.config_dir / "rules"
-        prom_rules.mkdir(parents=True, exist_ok=True)
-        loki_rules = Path(self.mounts["/etc/loki/rules"]) / "fake"  # the tenant without auth
-        loki_rules.mkdir(parents=True, exist_ok=True)
-        local, profile, r = self.stand_ins, self.profile, render
-        texts = {
-            "alert-rules.yml": r.render_rules(source["alert-rules.yml"], profile),
-            "prometheus.yml": r.render_prometheus(
-                source["prometheus.yml"],
-                rule_dir=str(prom_rules),
-                local=local,
-                pod_discovery=self.node.sd_files("prometheus"),
-                profile=profile,
-            ),
-            "alertmanager.yml": r.render_alertmanager(source["alertmanager.yml"], local=local, profile=profile),
-            "loki.yaml": r.render_loki(
-                source["loki.yaml"], local=local, grpc_port=self.loki_grpc_port, mounts=self.mounts, profile=profile
-            ),
-            "log-alerts.yaml": r.render_rules(source["log-alerts.yaml"], profile),
-            "promtail.yaml": r.render_promtail(
-                source["promtail.yaml"],
-                local=local,
-                mounts=self.mounts,
-                container_root=str(self.run_dir / "promtail-container"),
-                pod_discovery=self.node.sd_files("promtail"),
-                profile=profile,
-            ),
-        }
-        where = {"alert-rules.yml": prom_rules, "log-alerts.yaml": loki_rules}
-        outputs = {name: (where.get(name, self.config_dir) / name, text) for name, text in texts.items()}
-        for path, text in outputs.values():
-            path.write_text(text)
-        paths = {name: path for name, (path, _) in outputs.items()}
-        tools = self.tools
-        config_tools.check_rules(tools["promtool"], paths["alert-rules.yml"])
-        config_tools.check_prometheus(tools["promtool"], paths["prometheus.yml"])
-        config_tools.check_alertmanager(tools["amtool"], paths["alertmanager.yml"])
-        storage = render.storage_path(objs.get("Deployment", "alertmanager"), "--storage.path=", "data/")
-        if not storage.on_claim:
-            self.ephemeral["alertmanager"] = self.run_dir / "alertmanager-data"
-        loki_data = str(yaml.safe_load(source["loki.yaml"]).get("common", {}).get("path_prefix", "/loki"))
-        if not render.on_claim(objs.get("StatefulSet", "loki"), loki_data):
-            self.ephemeral["loki"] = Path(self.mounts["/loki"])
-        positions = render.promtail_positions(source["promtail.yaml"])
-        if not render.on_mount(positions, self.mounts):
-            self.ephemeral["promtail"] = self.run_dir / "promtail-container"
-            # A fresh container has its image's directories (/tmp) but none of the files written.
-            self.image_dirs["promtail"] = (self.ephemeral["promtail"] / positions.lstrip("/")).parent
-            self.image_dirs["promtail"].mkdir(parents=True, exist_ok=True)
-        if self.runs_logs:
-            config_tools.check_loki(tools["loki"], paths["loki.yaml"])
-            config_tools.check_promtail(tools["promtail"], paths["promtail.yaml"])
-        if self.runs_grafana:
-            grafana = render.render_grafana(
-                objs.get("Deployment", "grafana"),
-                lambda name: objs.get("ConfigMap", name)["data"],
-                local=local,
-                root=self.run_dir / "grafana",
-            )
-            for path, text in grafana.files.items():
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_text(text)
-            paths["grafana.ini"] = self.config_dir / "grafana.ini"
-            paths["grafana.ini"].write_text(grafana.ini)
-            self._grafana_env = grafana.env
-        self._configs = paths
-        return paths
+        rendered = process_configs.render(
+            self.manifest_dir,
+            RunLayout(self.run_dir, self.config_dir, self.mounts, self.node.sd_files),
+            self.stand_ins,
+            self.profile,
+            self.tools,
+            loki_grpc_port=self.loki_grpc_port,
+            runs_logs=self.runs_logs,
+            runs_grafana=self.runs_grafana,
+        )
+        self.ephemeral.update(rendered.ephemeral)
+        self.image_dirs.update(rendered.image_dirs)
+        self._grafana_env = rendered.grafana_env
+        self._configs = rendered.paths
+        return rendered.paths
 
     def deployed_dashboard(self, title: str) -> dict:
         # Grafana is provisioned with the manifests' dashboard as it is (render_grafana).
