@@ -222,6 +222,21 @@ KUBERNETES = Component(
     ),
 )
 
+# The node agents of the same release, for the kind node image built here
+# (odin_acceptance/provisioning/kind_node_image.py): a component of its own so the kwok
+# target never waits for them; the same flags, so they share Go's build cache.
+KUBERNETES_NODE = Component(
+    name="kubernetes-node",
+    licence="Apache-2.0",
+    version=KUBERNETES_VERSION,
+    images=(),
+    executables=("kubelet", "kubeadm", "kube-proxy"),
+    sources=tuple(
+        replace(source, packages={exe: f"k8s.io/kubernetes/cmd/{exe}" for exe in ("kubelet", "kubeadm", "kube-proxy")})
+        for source in KUBERNETES.sources
+    ),
+)
+
 # The etcd that Kubernetes 1.34.4 itself requires (Debian's 3.4 is too old for it).
 ETCD = Component(
     name="etcd",
@@ -303,4 +318,103 @@ ACTIONLINT = Component(
             ldflags="-s -w -X github.com/rhysd/actionlint.version=1.7.12",
         ),
     ),
+)
+
+# -- the kind node image built here (odin_acceptance/provisioning/kind_node_image.py) ----
+# Only where no registry answers (`--kind-node-image`); the nightly and users keep
+# KIND_NODE_IMAGE. Every version below is what kubeadm 1.34.4 or kind v0.33.0's node
+# layout asks for, so the node pulls nothing: kubeadm's image list
+# (cmd/kubeadm/app/constants: etcd 3.6.5-0, CoreDNS v1.12.1, pause 3.10.1).
+KIND_NODE_DEBIAN_SUITE = "bookworm"  # the machine's own suite: containerd 1.6, runc 1.1, CNI plugins 1.1
+KIND_NODE_ETCD = Component(
+    name="etcd",
+    licence="Apache-2.0",
+    version="3.6.5",
+    images=("registry.k8s.io/etcd:3.6.5-0",),
+    executables=("etcd",),
+    sources=(replace(ETCD.sources[0], version="v3.6.5"),),
+)
+COREDNS = Component(
+    name="coredns",
+    licence="Apache-2.0",
+    version="1.12.1",
+    images=("registry.k8s.io/coredns/coredns:v1.12.1",),
+    executables=("coredns",),
+    sources=(
+        GoInstall(
+            module="github.com/coredns/coredns",
+            packages={"coredns": "github.com/coredns/coredns"},
+            version="v1.12.1",
+            ldflags="-s -w",
+        ),
+    ),
+)
+CRICTL = Component(
+    name="crictl",
+    licence="Apache-2.0",
+    version="1.34.0",
+    images=(),
+    executables=("crictl",),
+    sources=(
+        GoInstall(
+            module="sigs.k8s.io/cri-tools",
+            packages={"crictl": "sigs.k8s.io/cri-tools/cmd/crictl"},
+            version="v1.34.0",
+            ldflags="-s -w -X sigs.k8s.io/cri-tools/pkg/version.Version=1.34.0",
+        ),
+    ),
+)
+LOCAL_PATH_PROVISIONER = Component(
+    name="local-path-provisioner",
+    licence="Apache-2.0",
+    version="0.0.30",
+    images=(),
+    executables=("local-path-provisioner",),
+    sources=(
+        GoInstall(
+            module="github.com/rancher/local-path-provisioner",
+            packages={"local-path-provisioner": "github.com/rancher/local-path-provisioner"},
+            version="v0.0.30",
+            ldflags="-s -w",
+        ),
+    ),
+)
+# The pause container kubeadm 1.34 names, compiled from the Kubernetes release's own
+# build/pause/linux/pause.c (gcc -static).
+PAUSE_VERSION = "3.10.1"
+KIND_NODE_COMPONENTS: tuple[Component, ...] = (
+    KUBERNETES,
+    KUBERNETES_NODE,
+    KIND_NODE_ETCD,
+    COREDNS,
+    CRICTL,
+    LOCAL_PATH_PROVISIONER,
+)
+# Debian packages of the node's root filesystem (kind's base image list, with Debian's
+# containerd, runc and CNI plugins in place of kind's own builds).
+KIND_NODE_PACKAGES = (
+    "systemd",
+    "systemd-sysv",
+    "dbus",
+    "conntrack",
+    "iptables",
+    "nftables",
+    "iproute2",
+    "ethtool",
+    "util-linux",
+    "mount",
+    "kmod",
+    "libseccomp2",
+    "pigz",
+    "e2fsprogs",
+    "bash",
+    "ca-certificates",
+    "curl",
+    "jq",
+    "procps",
+    "socat",
+    "ebtables",
+    "containerd",
+    "runc",
+    "containernetworking-plugins",
 )
