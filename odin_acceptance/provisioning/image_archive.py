@@ -42,7 +42,11 @@ def compress_layer(tar_path: Path, out: Path) -> Layer:
     """Gzip `tar_path` into `out`, hashing the uncompressed stream for the image's diff_id.
     mtime 0 in the gzip header: the same tar gives the same blob."""
     digest = hashlib.sha256()
-    with tar_path.open("rb") as src, out.open("wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=1, mtime=0) as gz:
+    with (
+        tar_path.open("rb") as src,
+        out.open("wb") as raw,
+        gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=1, mtime=0) as gz,
+    ):
         while chunk := src.read(_CHUNK):
             digest.update(chunk)
             gz.write(chunk)

@@ -89,6 +89,9 @@ CNI_AGENT_SCRIPT = r"""#!/bin/sh
 set -eu
 SA=/var/run/secrets/kubernetes.io/serviceaccount
 CONF=/etc/cni/net.d/10-odin-cni.conflist
+ADDRESS='{.status.addresses[?(@.type=="InternalIP")].address}'
+NODES="{range .items[*]}{.metadata.name} {.spec.podCIDR} $ADDRESS{\"\\n\"}{end}"
+MASQUERADE="POSTROUTING -s $POD_SUBNET ! -d $POD_SUBNET -m comment --comment odin-cni -j MASQUERADE"
 
 # The API server by its node address: the Service address needs kube-proxy, which needs
 # a ready node, which needs this agent.
@@ -114,7 +117,7 @@ EOF
 }
 
 reconcile() {
-  kc get nodes -o jsonpath='{range .items[*]}{.metadata.name} {.spec.podCIDR} {.status.addresses[?(@.type=="InternalIP")].address}{"\n"}{end}' >/tmp/nodes || return 0
+  kc get nodes -o jsonpath="$NODES" >/tmp/nodes || return 0
   while read -r name range address; do
     [ -n "$range" ] || continue
     if [ "$name" = "$NODE_NAME" ]; then
@@ -125,8 +128,8 @@ reconcile() {
   done </tmp/nodes
 }
 
-iptables -t nat -C POSTROUTING -s "$POD_SUBNET" ! -d "$POD_SUBNET" -m comment --comment odin-cni -j MASQUERADE 2>/dev/null \
-  || iptables -t nat -A POSTROUTING -s "$POD_SUBNET" ! -d "$POD_SUBNET" -m comment --comment odin-cni -j MASQUERADE
+# shellcheck disable=SC2086 # the rule's words
+iptables -t nat -C $MASQUERADE 2>/dev/null || iptables -t nat -A $MASQUERADE
 while true; do
   reconcile
   # Every change to the nodes triggers a full reconcile; a broken watch starts over after

@@ -54,6 +54,9 @@ from odin_acceptance.provisioning.versions import (
 LAYOUT_REVISION = 1
 REPOSITORY = "odin.local/kind-node"
 INPUTS_LABEL = "odin.kind-node.inputs"
+_PLAIN = ImageConfig()
+# Built (or found) first; the node's binaries and its images' binaries.
+NODE_COMPONENTS = (KUBERNETES, KUBERNETES_NODE, KIND_NODE_ETCD, COREDNS, CRICTL, LOCAL_PATH_PROVISIONER)
 
 # Node-only parts of the root filesystem, left out of the small images that share it.
 _NOT_IN_BASE_LAYER = (
@@ -89,8 +92,7 @@ def inputs_digest() -> str:
     parts = [
         f"layout {LAYOUT_REVISION}",
         f"debian {KIND_NODE_DEBIAN_SUITE} {' '.join(KIND_NODE_PACKAGES)}",
-        *(f"{c.name} {c.version} {c.sources!r}" for c in (KUBERNETES, KUBERNETES_NODE, KIND_NODE_ETCD, COREDNS, CRICTL)),
-        f"{LOCAL_PATH_PROVISIONER.name} {LOCAL_PATH_PROVISIONER.version} {LOCAL_PATH_PROVISIONER.sources!r}",
+        *(f"{c.name} {c.version} {c.sources!r}" for c in NODE_COMPONENTS),
         f"pause {PAUSE_VERSION}",
         files.containerd_config(),
         files.cni_manifest(),
@@ -101,7 +103,7 @@ def inputs_digest() -> str:
     ]
     for part in parts:
         h.update(part.encode() + b"\0")
-    for path in sorted(p for p in files.STATIC_TREE.rglob("*") if p.is_file()) + [files.RUNC_WRAPPER]:
+    for path in [*sorted(p for p in files.STATIC_TREE.rglob("*") if p.is_file()), files.RUNC_WRAPPER]:
         h.update(str(path.relative_to(files.STATIC_TREE.parent)).encode() + b"\0" + path.read_bytes() + b"\0")
     return h.hexdigest()
 
@@ -137,7 +139,9 @@ def require_tools(*, rootfs_cached: bool) -> None:
     if shutil.which("gcc") is None:
         missing.append("gcc is not on PATH: apt-get install gcc libc6-dev (it compiles the static pause binary)")
     if shutil.which("go") is None:
-        missing.append("go is not on PATH: install Go (https://go.dev/dl); the node's binaries are built from the module proxy")
+        missing.append(
+            "go is not on PATH: install Go (https://go.dev/dl); the node's binaries are built from the module proxy"
+        )
     if missing:
         raise NodeImageError("cannot build the kind node image:\n- " + "\n- ".join(missing))
 
@@ -184,6 +188,15 @@ class _Steps:
         self.progress(f"kind node image: {name}: {self.times[name]:.1f} s")
 
 
+BUILT = "built"  # `--kind-node-image built`
+
+
+def node_image(choice: str, progress: Progress = print) -> str:
+    """The node image `--kind-node-image` asks for: `built` is ours, built or found here;
+    anything else is an image reference, used as given."""
+    return ensure_node_image(progress=progress) if choice == BUILT else choice
+
+
 def ensure_node_image(version: str = KUBERNETES_VERSION, progress: Progress = print) -> str:
     """The reference of a kind node image of Kubernetes `version` built here (building it
     the first time, minutes); only the pinned version can be built."""
@@ -227,7 +240,7 @@ def ensure_node_image(version: str = KUBERNETES_VERSION, progress: Progress = pr
 
 def _binaries(steps: _Steps) -> dict[str, Path]:
     found: dict[str, Path] = {}
-    for component in (KUBERNETES, KUBERNETES_NODE, KIND_NODE_ETCD, COREDNS, CRICTL, LOCAL_PATH_PROVISIONER):
+    for component in NODE_COMPONENTS:
         with steps.step(f"{component.name} {component.version} binaries"):
             found.update(ensure(component, steps.progress))
     return found
@@ -268,7 +281,9 @@ def _base_layer(steps: _Steps, rootfs: Path, work: Path) -> Layer:
     with steps.step("base layer of the small images"):
         tar = work / "base-layer.tar"
         excludes = [f"--exclude={pattern}" for pattern in _NOT_IN_BASE_LAYER]
-        _run(["tar", "--numeric-owner", "--sort=name", "--mtime=@0", *excludes, "-C", str(rootfs), "-cf", str(tar), "."])
+        _run(
+            ["tar", "--numeric-owner", "--sort=name", "--mtime=@0", *excludes, "-C", str(rootfs), "-cf", str(tar), "."]
+        )
         layer = compress_layer(tar, out)
         tar.unlink()
         diff_id_file.write_text(f"{layer.diff_id}\n{marker}")
@@ -301,7 +316,7 @@ def _image_archives(out: Path, binaries: dict[str, Path], pause: Path, base: Lay
     images = files.IMAGES
     made: list[Path] = []
 
-    def image(ref: str, layers: list[Layer], config: ImageConfig = ImageConfig()) -> None:
+    def image(ref: str, layers: list[Layer], config: ImageConfig = _PLAIN) -> None:
         archive = out / f"{ref.rsplit('/', 1)[1].replace(':', '_')}.tar"
         write_archive(archive, ref, layers, config)
         made.append(archive)
@@ -422,19 +437,19 @@ def _commit_node(steps: _Steps, rootfs: Path, images_dir: Path, archives: list[P
                         f"/kind/images/{archive.name}",
                     ]
                 )  # fmt: skip
-            listed = set(_run(["docker", "exec", container, "ctr", "--namespace=k8s.io", "images", "list", "-q"]).split())
+            listed = set(
+                _run(["docker", "exec", container, "ctr", "--namespace=k8s.io", "images", "list", "-q"]).split()
+            )
             absent = [image for image in files.IMAGES.all() if _normalised(image) not in listed]
             if absent:
                 raise NodeImageError(f"the node's containerd lacks {absent} after import (it lists {sorted(listed)})")
             _run(["docker", "exec", container, "pkill", "-x", "containerd"])
         with steps.step("commit the node image"):
-            changes = [
-                'ENTRYPOINT ["/usr/local/bin/entrypoint", "/sbin/init"]',
-                "ENV container=docker",
-                "STOPSIGNAL SIGRTMIN+3",
-                f"LABEL {INPUTS_LABEL}={digest}",
-            ]
-            _run(["docker", "commit", *(f"--change={c}" for c in changes), container, ref])
+            changes = ['ENTRYPOINT ["/usr/local/bin/entrypoint", "/sbin/init"]', "ENV container=docker"]
+            _run(["docker", "commit", *(f"--change={c}" for c in changes), container, build_ref])
+            # `docker commit` cannot set a stop signal: systemd stops cleanly on SIGRTMIN+3.
+            dockerfile = f"FROM {build_ref}\nSTOPSIGNAL SIGRTMIN+3\nLABEL {INPUTS_LABEL}={digest}\n"
+            _run(["docker", "build", "--quiet", "-t", ref, "-"], stdin=dockerfile.encode())
     finally:
         subprocess.run(["docker", "rm", "-f", container], capture_output=True, check=False)
         subprocess.run(["docker", "rmi", build_ref], capture_output=True, check=False)
@@ -452,7 +467,9 @@ def _normalised(image: str) -> str:
 def _run_with_stdin_from(cmd: list[str], producer: subprocess.Popen[bytes]) -> None:
     proc = subprocess.run(cmd, stdin=producer.stdout, capture_output=True, check=False)
     if proc.returncode != 0:
-        raise NodeImageError(f"`{' '.join(cmd)}` failed (exit {proc.returncode}): {proc.stderr.decode(errors='replace')}")
+        raise NodeImageError(
+            f"`{' '.join(cmd)}` failed (exit {proc.returncode}): {proc.stderr.decode(errors='replace')}"
+        )
 
 
 def _wait_for_containerd(container: str) -> None:

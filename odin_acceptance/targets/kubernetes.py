@@ -35,7 +35,8 @@ from odin_acceptance.core.artifacts import Artifacts, from_titles
 from odin_acceptance.core.polling import eventually
 from odin_acceptance.core.workloads import LoadableNode, ProbePods, StressedNode, Workload
 from odin_acceptance.pipelines.discovery_probe import probe_pods
-from odin_acceptance.provisioning.versions import COMPONENTS, KIND, KIND_NODE_IMAGE, PYTHON_IMAGE, SUPPLIED
+from odin_acceptance.provisioning.kind_node_image import node_image
+from odin_acceptance.provisioning.versions import COMPONENTS, KIND, PYTHON_IMAGE, SUPPLIED
 from odin_acceptance.stack_config import manifests
 from odin_acceptance.stack_config.services import stack_services
 from odin_acceptance.targets.base import (
@@ -289,6 +290,7 @@ class KindCluster(ExistingCluster):
     def __init__(self, options: TargetOptions) -> None:
         super().__init__(options)
         self.keep_cluster = options.keep_cluster
+        self.node_image = options.kind_node_image
         self.created_cluster = False
 
     @classmethod
@@ -303,8 +305,8 @@ class KindCluster(ExistingCluster):
     def ensure_cluster(self) -> None:
         existing = subprocess.run(["kind", "get", "clusters"], capture_output=True, text=True, check=False).stdout
         if self.cluster_name not in existing.split():
-            # --image sets every node's image: the pin lives in versions.py only.
-            create = ["kind", "create", "cluster", "--config", str(KIND_CONFIG), "--image", KIND_NODE_IMAGE]
+            # --image sets every node's image: the pin lives in versions.py only, or it is built here.
+            create = ["kind", "create", "cluster", "--config", str(KIND_CONFIG), "--image", node_image(self.node_image)]
             create += ["--wait", "180s"]
             if self.kubeconfig:
                 create += ["--kubeconfig", self.kubeconfig]
