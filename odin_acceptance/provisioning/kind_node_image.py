@@ -148,6 +148,8 @@ def require_tools(*, rootfs_cached: bool) -> None:
 
 def is_cached(ref: str, stamp: Path, digest: str) -> bool:
     """The image `ref` exists with our inputs' label and the stamp names its image id."""
+    if shutil.which("docker") is None:
+        return False
     proc = subprocess.run(
         ["docker", "image", "inspect", "--format", f'{{{{.Id}}}} {{{{index .Config.Labels "{INPUTS_LABEL}"}}}}', ref],
         capture_output=True,
@@ -209,7 +211,7 @@ def ensure_node_image(version: str = KUBERNETES_VERSION, progress: Progress = pr
     digest = inputs_digest()
     ref = f"{REPOSITORY}:v{version}-{digest[:12]}"
     stamp = work / "image.stamp"
-    if shutil.which("docker") is not None and is_cached(ref, stamp, digest):
+    if is_cached(ref, stamp, digest):
         return ref
     with _lock(cache_root() / f".kind-node-{version}.lock", progress):
         if is_cached(ref, stamp, digest):

@@ -36,7 +36,7 @@ from odin_acceptance.core.polling import eventually
 from odin_acceptance.core.workloads import LoadableNode, ProbePods, StressedNode, Workload
 from odin_acceptance.pipelines.discovery_probe import probe_pods
 from odin_acceptance.provisioning.kind_node_image import node_image
-from odin_acceptance.provisioning.versions import COMPONENTS, KIND, PYTHON_IMAGE, SUPPLIED
+from odin_acceptance.provisioning.versions import COMPONENTS, KIND, KIND_NODE_IMAGE, PYTHON_IMAGE, SUPPLIED
 from odin_acceptance.stack_config import manifests
 from odin_acceptance.stack_config.services import stack_services
 from odin_acceptance.targets.base import (
@@ -286,6 +286,8 @@ class KindCluster(ExistingCluster):
     # kind's nodes are containers on the host's kernel: every node-exporter reads the host's
     # /proc/stat, so a load on one node shows on all of them.
     provides = ExistingCluster.provides - {PER_NODE_CPU}
+    # `--kind-node-image`: the official pinned image, or `built` (kind_node_image.node_image).
+    node_image = KIND_NODE_IMAGE
 
     def __init__(self, options: TargetOptions) -> None:
         super().__init__(options)
