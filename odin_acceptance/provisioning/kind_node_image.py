@@ -230,6 +230,7 @@ def ensure_node_image(version: str = KUBERNETES_VERSION, progress: Progress = pr
             _lay_out_node(rootfs, binaries)
         image_id = _commit_node(steps, rootfs, work / "images", archives, ref, digest)
         stamp.write_text(f"{ref} {image_id}\n")
+        _remove_older_builds(ref)
         size = subprocess.run(
             ["docker", "image", "inspect", "--format", "{{.Size}}", ref], capture_output=True, text=True, check=False
         ).stdout.strip()
@@ -456,6 +457,15 @@ def _commit_node(steps: _Steps, rootfs: Path, images_dir: Path, archives: list[P
         subprocess.run(["docker", "rm", "-f", container], capture_output=True, check=False)
         subprocess.run(["docker", "rmi", build_ref], capture_output=True, check=False)
     return _run(["docker", "image", "inspect", "--format", "{{.Id}}", ref]).strip()
+
+
+def _remove_older_builds(ref: str) -> None:
+    """Builds of other inputs are never used again: each is most of a gigabyte."""
+    listed = subprocess.run(
+        ["docker", "images", "--format", "{{.Repository}}:{{.Tag}}", REPOSITORY], capture_output=True, text=True
+    ).stdout.split()
+    for old in (image for image in listed if image != ref):
+        subprocess.run(["docker", "rmi", old], capture_output=True, check=False)  # one in use stays
 
 
 def _normalised(image: str) -> str:
