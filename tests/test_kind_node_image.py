@@ -18,7 +18,7 @@ import yaml
 from odin_acceptance.provisioning import kind_node_files as files
 from odin_acceptance.provisioning import kind_node_image as node
 from odin_acceptance.provisioning.image_archive import ImageConfig, files_layer, write_archive
-from odin_acceptance.provisioning.versions import KUBERNETES_VERSION
+from odin_acceptance.provisioning.versions import KIND_NODE_IMAGE, KIND_NODE_KUBERNETES_VERSION
 from odin_acceptance.targets import kubernetes as kube
 
 REPO = Path(__file__).resolve().parent.parent
@@ -27,12 +27,12 @@ ENTRYPOINT = files.STATIC_TREE / "usr/local/bin/entrypoint"
 # kind v0.33.0 waits for one of these lines in the node's log before it runs anything
 # (pkg/cluster/internal/providers/common/cgroups.go).
 KIND_READY_LINE = re.compile("Reached target .*Multi-User System.*|detected cgroup v1")
-# What `kubeadm config images list` of 1.34.4 prints: the node must hold each, or it pulls.
+# What `kubeadm config images list` of 1.34.11 prints: the node must hold each, or it pulls.
 KUBEADM_IMAGES = {
-    "registry.k8s.io/kube-apiserver:v1.34.4",
-    "registry.k8s.io/kube-controller-manager:v1.34.4",
-    "registry.k8s.io/kube-scheduler:v1.34.4",
-    "registry.k8s.io/kube-proxy:v1.34.4",
+    "registry.k8s.io/kube-apiserver:v1.34.11",
+    "registry.k8s.io/kube-controller-manager:v1.34.11",
+    "registry.k8s.io/kube-scheduler:v1.34.11",
+    "registry.k8s.io/kube-proxy:v1.34.11",
     "registry.k8s.io/coredns/coredns:v1.12.1",
     "registry.k8s.io/pause:3.10.1",
     "registry.k8s.io/etcd:3.6.5-0",
@@ -63,7 +63,15 @@ def test_the_node_holds_every_image_kubeadm_and_its_manifests_name():
     wanted = KUBEADM_IMAGES | _images_of(cni) | _images_of(storage)
     assert wanted <= set(files.IMAGES.all()), f"named but not built: {sorted(wanted - set(files.IMAGES.all()))}"
     assert set(files.IMAGES.all()) <= wanted, f"built but named nowhere: {sorted(set(files.IMAGES.all()) - wanted)}"
-    assert KUBERNETES_VERSION == "1.34.4", "KUBEADM_IMAGES above is kubeadm 1.34.4's list: update it with the pin"
+    assert KIND_NODE_KUBERNETES_VERSION == "1.34.11", "KUBEADM_IMAGES is kubeadm 1.34.11's list: update it with the pin"
+
+
+def test_the_built_node_is_of_the_official_node_images_kubernetes_release():
+    """A run on the node built here speaks for the nightly's kindest/node: same release."""
+    official = re.fullmatch(r"kindest/node:v([\d.]+)@sha256:[0-9a-f]{64}", KIND_NODE_IMAGE)[1]
+    assert files.version_file() == f"v{official}\n"
+    assert files.IMAGES.kube_apiserver.endswith(f":v{official}")
+    assert node.image_ref().startswith(f"{node.REPOSITORY}:v{official}-")
 
 
 def test_containerd_runs_our_pause_with_the_systemd_cgroup_driver_kind_configures():
@@ -155,7 +163,7 @@ def test_the_cluster_dns_answers_cluster_names_only():
 def test_the_cache_key_follows_every_input(monkeypatch):
     first = node.inputs_digest()
     assert node.inputs_digest() == first, "the same inputs must give the same key"
-    assert node.image_ref() == f"{node.REPOSITORY}:v{KUBERNETES_VERSION}-{first[:12]}"
+    assert node.image_ref() == f"{node.REPOSITORY}:v{KIND_NODE_KUBERNETES_VERSION}-{first[:12]}"
     monkeypatch.setattr(files, "containerd_config", lambda: "version = 2\n")
     assert node.inputs_digest() != first, "a changed containerd config must rebuild the image"
     monkeypatch.undo()
@@ -206,7 +214,7 @@ def test_missing_tools_are_named_with_their_fix(tmp_path, monkeypatch):
 
 
 def test_only_the_pinned_kubernetes_can_be_built():
-    with pytest.raises(node.NodeImageError, match=r"only for the pinned Kubernetes 1\.34\.4"):
+    with pytest.raises(node.NodeImageError, match=r"only for the pinned Kubernetes 1\.34\.11"):
         node.ensure_node_image("1.35.0")
 
 
@@ -252,9 +260,9 @@ def test_the_kind_cluster_is_created_on_the_node_image_the_option_names(tmp_path
         (tmp_path / tool).write_text(f'#!/bin/sh\necho {tool} "$@" >> {calls}\nexit {int(tool == "docker")}\n')
         (tmp_path / tool).chmod(0o755)
     monkeypatch.setenv("PATH", f"{tmp_path}:/usr/bin:/bin")
-    monkeypatch.setattr(node, "ensure_node_image", lambda progress=print: "odin.local/kind-node:v1.34.4-abc")
+    monkeypatch.setattr(node, "ensure_node_image", lambda progress=print: "odin.local/kind-node:v1.34.11-abc")
     cluster = kube.KindCluster.__new__(kube.KindCluster)
     cluster.kubeconfig, cluster.created_cluster, cluster.node_image = None, False, node.BUILT
     cluster.ensure_cluster()
     [create] = [line for line in calls.read_text().splitlines() if line.startswith("kind create cluster")]
-    assert "--image odin.local/kind-node:v1.34.4-abc " in create, create
+    assert "--image odin.local/kind-node:v1.34.11-abc " in create, create

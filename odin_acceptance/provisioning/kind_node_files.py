@@ -14,7 +14,7 @@ from pathlib import Path
 from odin_acceptance.provisioning.versions import (
     COREDNS,
     KIND_NODE_ETCD,
-    KUBERNETES_VERSION,
+    KIND_NODE_KUBERNETES_VERSION,
     LOCAL_PATH_PROVISIONER,
     PAUSE_VERSION,
 )
@@ -31,10 +31,10 @@ class NodeImages:
     """Every image reference the node's containerd must hold: kubeadm's list for the
     pinned release, and the images of the CNI and storage manifests below."""
 
-    kube_apiserver: str = f"registry.k8s.io/kube-apiserver:v{KUBERNETES_VERSION}"
-    kube_controller_manager: str = f"registry.k8s.io/kube-controller-manager:v{KUBERNETES_VERSION}"
-    kube_scheduler: str = f"registry.k8s.io/kube-scheduler:v{KUBERNETES_VERSION}"
-    kube_proxy: str = f"registry.k8s.io/kube-proxy:v{KUBERNETES_VERSION}"
+    kube_apiserver: str = f"registry.k8s.io/kube-apiserver:v{KIND_NODE_KUBERNETES_VERSION}"
+    kube_controller_manager: str = f"registry.k8s.io/kube-controller-manager:v{KIND_NODE_KUBERNETES_VERSION}"
+    kube_scheduler: str = f"registry.k8s.io/kube-scheduler:v{KIND_NODE_KUBERNETES_VERSION}"
+    kube_proxy: str = f"registry.k8s.io/kube-proxy:v{KIND_NODE_KUBERNETES_VERSION}"
     etcd: str = KIND_NODE_ETCD.images[0]
     coredns: str = COREDNS.images[0]
     pause: str = f"registry.k8s.io/pause:{PAUSE_VERSION}"
@@ -429,4 +429,4 @@ def cluster_corefile(domain: str = "cluster.local") -> str:
 
 def version_file() -> str:
     """/kind/version: kind reads it to choose its kubeadm config for the node."""
-    return f"v{KUBERNETES_VERSION}\n"
+    return f"v{KIND_NODE_KUBERNETES_VERSION}\n"

@@ -7,6 +7,7 @@ cluster deployment too.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 
 
@@ -191,17 +192,22 @@ PYTHON_IMAGE = "docker.io/library/python:3.12.8-slim-bookworm"
 # build does not need). kubectl is built from the same release, so the kwok target needs
 # no kubectl of the host's and there is no version skew between client and server.
 KUBERNETES_VERSION = "1.34.4"
-_KUBE_MINOR = KUBERNETES_VERSION.split(".")[1]
-_KUBE_LDFLAGS = " ".join(
-    f"-X k8s.io/{pkg}.{var}={value}"
-    for pkg in ("component-base/version", "client-go/pkg/version")
-    for var, value in (
-        ("gitVersion", f"v{KUBERNETES_VERSION}"),
-        ("gitMajor", "1"),
-        ("gitMinor", _KUBE_MINOR),
-        ("gitTreeState", "clean"),
+
+
+def kube_ldflags(version: str) -> str:
+    """What Kubernetes' own build stamps into its binaries (`--version`, the API's /version)."""
+    return " ".join(
+        f"-X k8s.io/{pkg}.{var}={value}"
+        for pkg in ("component-base/version", "client-go/pkg/version")
+        for var, value in (
+            ("gitVersion", f"v{version}"),
+            ("gitMajor", "1"),
+            ("gitMinor", version.split(".")[1]),
+            ("gitTreeState", "clean"),
+        )
     )
-)
+
+
 KUBERNETES = Component(
     name="kubernetes",
     licence="Apache-2.0",
@@ -216,24 +222,9 @@ KUBERNETES = Component(
                 exe: f"k8s.io/kubernetes/cmd/{exe}"
                 for exe in ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl")
             },
-            ldflags="-s -w " + _KUBE_LDFLAGS,
+            ldflags="-s -w " + kube_ldflags(KUBERNETES_VERSION),
             staging_replaces=True,
         ),
-    ),
-)
-
-# The node agents of the same release, for the kind node image built here
-# (odin_acceptance/provisioning/kind_node_image.py): a component of its own so the kwok
-# target never waits for them; the same flags, so they share Go's build cache.
-KUBERNETES_NODE = Component(
-    name="kubernetes-node",
-    licence="Apache-2.0",
-    version=KUBERNETES_VERSION,
-    images=(),
-    executables=("kubelet", "kubeadm", "kube-proxy"),
-    sources=tuple(
-        replace(source, packages={exe: f"k8s.io/kubernetes/cmd/{exe}" for exe in ("kubelet", "kubeadm", "kube-proxy")})
-        for source in KUBERNETES.sources
     ),
 )
 
@@ -321,10 +312,41 @@ ACTIONLINT = Component(
 )
 
 # -- the kind node image built here (odin_acceptance/provisioning/kind_node_image.py) ----
-# Only where no registry answers (`--kind-node-image`); the nightly and users keep
-# KIND_NODE_IMAGE. Every version below is what kubeadm 1.34.4 or kind v0.33.0's node
-# layout asks for, so the node pulls nothing: kubeadm's image list
-# (cmd/kubeadm/app/constants: etcd 3.6.5-0, CoreDNS v1.12.1, pause 3.10.1).
+# Only where no registry answers (`--kind-node-image built`); the nightly and users keep
+# KIND_NODE_IMAGE. Of the same Kubernetes release as KIND_NODE_IMAGE (read from its tag),
+# so a run on either node speaks for the other; the kwok target stays on
+# KUBERNETES_VERSION, whose whole release the module proxy lists. Every other version below
+# is what kubeadm of that release or kind v0.33.0's node layout asks for, so the node pulls
+# nothing: kubeadm's image list (cmd/kubeadm/app/constants: etcd 3.6.5-0, CoreDNS v1.12.1,
+# pause 3.10.1).
+_OFFICIAL_NODE = re.fullmatch(r"kindest/node:v(\d+\.\d+\.\d+)@sha256:[0-9a-f]{64}", KIND_NODE_IMAGE)
+assert _OFFICIAL_NODE, f"KIND_NODE_IMAGE must be kindest/node:vX.Y.Z@sha256:…, not {KIND_NODE_IMAGE}"
+KIND_NODE_KUBERNETES_VERSION = _OFFICIAL_NODE[1]
+_NODE_BINARIES = (
+    "kube-apiserver",
+    "kube-controller-manager",
+    "kube-scheduler",
+    "kube-proxy",
+    "kubelet",
+    "kubeadm",
+    "kubectl",
+)
+KIND_NODE_KUBERNETES = Component(
+    name="kubernetes-node",
+    licence="Apache-2.0",
+    version=KIND_NODE_KUBERNETES_VERSION,
+    images=(),
+    executables=_NODE_BINARIES,
+    sources=(
+        GoWrapperModule(
+            module="k8s.io/kubernetes",
+            version=f"v{KIND_NODE_KUBERNETES_VERSION}",
+            packages={exe: f"k8s.io/kubernetes/cmd/{exe}" for exe in _NODE_BINARIES},
+            ldflags="-s -w " + kube_ldflags(KIND_NODE_KUBERNETES_VERSION),
+            staging_replaces=True,
+        ),
+    ),
+)
 KIND_NODE_DEBIAN_SUITE = "bookworm"  # the machine's own suite: containerd 1.6, runc 1.1, CNI plugins 1.1
 KIND_NODE_ETCD = Component(
     name="etcd",
@@ -383,8 +405,7 @@ LOCAL_PATH_PROVISIONER = Component(
 # build/pause/linux/pause.c (gcc -static).
 PAUSE_VERSION = "3.10.1"
 KIND_NODE_COMPONENTS: tuple[Component, ...] = (
-    KUBERNETES,
-    KUBERNETES_NODE,
+    KIND_NODE_KUBERNETES,
     KIND_NODE_ETCD,
     COREDNS,
     CRICTL,
