@@ -35,7 +35,6 @@ from odin_acceptance.core.artifacts import Artifacts, from_titles
 from odin_acceptance.core.polling import eventually
 from odin_acceptance.core.workloads import LoadableNode, ProbePods, StressedNode, Workload
 from odin_acceptance.pipelines.discovery_probe import probe_pods
-from odin_acceptance.provisioning.kind_node_image import node_image
 from odin_acceptance.provisioning.versions import COMPONENTS, KIND, KIND_NODE_IMAGE, PYTHON_IMAGE, SUPPLIED
 from odin_acceptance.stack_config import manifests
 from odin_acceptance.stack_config.services import stack_services
@@ -283,11 +282,11 @@ class KindCluster(ExistingCluster):
 
     name = "kind"
     cluster_name = "odin-acceptance"
+    # `--kind-node-image`: the official pinned image, or `built` (kind_node_image.node_image).
+    node_image = KIND_NODE_IMAGE
     # kind's nodes are containers on the host's kernel: every node-exporter reads the host's
     # /proc/stat, so a load on one node shows on all of them.
     provides = ExistingCluster.provides - {PER_NODE_CPU}
-    # `--kind-node-image`: the official pinned image, or `built` (kind_node_image.node_image).
-    node_image = KIND_NODE_IMAGE
 
     def __init__(self, options: TargetOptions) -> None:
         super().__init__(options)
@@ -308,6 +307,8 @@ class KindCluster(ExistingCluster):
         existing = subprocess.run(["kind", "get", "clusters"], capture_output=True, text=True, check=False).stdout
         if self.cluster_name not in existing.split():
             # --image sets every node's image: the pin lives in versions.py only, or it is built here.
+            from odin_acceptance.provisioning.kind_node_image import node_image  # builds only on request
+
             create = ["kind", "create", "cluster", "--config", str(KIND_CONFIG), "--image", node_image(self.node_image)]
             create += ["--wait", "180s"]
             if self.kubeconfig:
