@@ -23,7 +23,6 @@ from odin_acceptance.plugin.state import (
     target_options,
 )
 from odin_acceptance.provisioning import supplied
-from odin_acceptance.provisioning.versions import KIND_NODE_IMAGE
 from odin_acceptance.targets import NAMES, TargetError, preflight, skip_reason
 from odin_acceptance.targets.base import KEEP_RESOURCES
 from odin_acceptance.targets.kube_control_plane import DEFAULT_NODES
@@ -80,10 +79,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--keep-cluster", action="store_true", help="kind: keep the cluster after the run")
     group.addoption(
         "--kind-node-image",
-        default=KIND_NODE_IMAGE,
+        default=None,
         metavar="REF|built",
-        help=f"kind: the node image of a cluster the run creates (default {KIND_NODE_IMAGE.split('@')[0]}, "
-        "by digest); `built` builds one here from the pinned sources, for machines no registry answers "
+        help="kind: the node image of a cluster the run creates (default: the official kindest/node pinned by "
+        "digest, versions.KIND_NODE_IMAGE); `built` builds one of the same Kubernetes release here from the "
+        "pinned sources, for machines no registry answers "
         "(Docker, mmdebstrap, gcc and Go; minutes the first time, cached by version)",
     )
     group.addoption(

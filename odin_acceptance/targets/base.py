@@ -15,7 +15,7 @@ from odin_acceptance.clients.loki_api import LokiApi
 from odin_acceptance.clients.prometheus_api import PrometheusApi
 from odin_acceptance.core.artifacts import Artifacts, from_titles
 from odin_acceptance.core.timing_profiles import TimingProfile
-from odin_acceptance.provisioning.versions import KIND_NODE_IMAGE, Component
+from odin_acceptance.provisioning.versions import Component
 from odin_acceptance.targets.kube_control_plane import DEFAULT_NODES
 from odin_acceptance.targets.parts import Cluster, Nodes, Part, Stack, TargetError
 
@@ -33,7 +33,7 @@ class TargetOptions:
     context: str | None = None  # cluster
     keep_resources: str = "never"  # kind, cluster: never | on-failure | always
     keep_cluster: bool = False  # kind: keep a cluster the run created
-    kind_node_image: str = KIND_NODE_IMAGE  # kind: a reference, or `built` (kind_node_image.BUILT)
+    kind_node_image: str | None = None  # kind: a reference, `built` (kind_node_image.BUILT), None: the pinned one
     keep_run_dir: bool = False  # local, kwok
     nodes: int = DEFAULT_NODES  # kwok
     gpu_nodes: int = 0  # kwok: ODIN GPU nodes beside the `nodes`

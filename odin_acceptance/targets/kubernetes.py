@@ -291,7 +291,7 @@ class KindCluster(ExistingCluster):
     def __init__(self, options: TargetOptions) -> None:
         super().__init__(options)
         self.keep_cluster = options.keep_cluster
-        self.node_image = options.kind_node_image
+        self.node_image = options.kind_node_image or KIND_NODE_IMAGE
         self.created_cluster = False
 
     @classmethod
