@@ -247,9 +247,14 @@ def test_an_image_archive_is_what_docker_load_and_ctr_import_read(tmp_path):
 
 def test_the_package_ships_the_nodes_files():
     """An installed suite builds the node too: every file of the node's tree is package data."""
-    globs = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
-    package = REPO / "odin_acceptance"
-    shipped = {path for pattern in globs["odin_acceptance"] for path in package.glob(pattern)}
+    setuptools = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]
+    where = setuptools.get("package-dir", {})
+    shipped = {
+        path
+        for package, patterns in setuptools["package-data"].items()
+        for pattern in patterns
+        for path in (REPO / where.get(package, package.replace(".", "/"))).glob(pattern)
+    }
     needed = {p for p in files.STATIC_TREE.rglob("*") if p.is_file()} | {files.RUNC_WRAPPER}
     assert needed <= shipped, f"not package data: {sorted(str(p) for p in needed - shipped)}"
 
