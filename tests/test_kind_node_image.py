@@ -271,3 +271,29 @@ def test_the_kind_cluster_is_created_on_the_node_image_the_option_names(tmp_path
     cluster.ensure_cluster()
     [create] = [line for line in calls.read_text().splitlines() if line.startswith("kind create cluster")]
     assert "--image odin.local/kind-node:v1.34.11-abc " in create, create
+
+
+class _Stop(Exception):
+    pass
+
+
+def test_a_fresh_cache_has_the_work_directory_before_pause_is_compiled_into_it(tmp_path, monkeypatch):
+    """Found by the kind tier's first run with a new Kubernetes version: gcc could not write
+    the pause binary into a work directory nothing had made yet."""
+    monkeypatch.setenv("ODIN_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(node, "is_cached", lambda *_: False)
+    monkeypatch.setattr(node, "require_tools", lambda **_: None)
+    monkeypatch.setattr(node, "_binaries", lambda steps: {})
+    monkeypatch.setattr(node.build, "debian_rootfs", lambda steps, rootfs: None)
+    monkeypatch.setattr(node.build, "base_layer", lambda steps, rootfs, work: None)
+
+    def compile_step(cmd: list[str], **_: object) -> str:
+        if cmd[0] == "gcc":
+            output = Path(cmd[cmd.index("-o") + 1])
+            assert output.parent.is_dir(), f"gcc would write {output} into a directory that does not exist"
+            raise _Stop
+        return str(tmp_path)  # `go env GOMODCACHE`
+
+    monkeypatch.setattr(node.build, "_run", compile_step)
+    with pytest.raises(_Stop):
+        node.ensure_node_image(progress=lambda _: None)
