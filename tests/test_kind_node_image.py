@@ -297,3 +297,34 @@ def test_a_fresh_cache_has_the_work_directory_before_pause_is_compiled_into_it(t
     monkeypatch.setattr(node.build, "_run", compile_step)
     with pytest.raises(_Stop):
         node.ensure_node_image(progress=lambda _: None)
+
+
+KUBELET_CGROUPS = files.STATIC_TREE / "usr/local/bin/kubelet-cgroups"
+
+
+def test_kubelet_cgroups_on_v2_delegate_every_controller_down_to_kubelets_root(tmp_path):
+    root = tmp_path / "cgroup"
+    for group in ("", "kubelet", "kubelet.slice"):  # the kernel gives each new cgroup its controllers
+        (root / group).mkdir(parents=True, exist_ok=True)
+        (root / group / "cgroup.controllers").write_text("cpuset cpu memory pids\n")
+    (root / "cgroup.procs").write_text("")
+    subprocess.run([str(KUBELET_CGROUPS)], env={"CGROUP_ROOT": str(root), "PATH": "/usr/bin:/bin"}, check=True)
+    for group in ("", "kubelet", "kubelet.slice"):
+        assert (root / group / "cgroup.subtree_control").read_text().split() == ["+cpuset", "+cpu", "+memory", "+pids"]
+
+
+def test_kubelet_cgroups_on_v2_refuse_while_processes_sit_in_the_root(tmp_path):
+    (tmp_path / "cgroup.controllers").write_text("cpu memory\n")
+    (tmp_path / "cgroup.procs").write_text("1\n")
+    run = subprocess.run(
+        [str(KUBELET_CGROUPS)],
+        env={"CGROUP_ROOT": str(tmp_path), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 1 and "after systemd starts" in run.stderr
+
+
+def test_kubelet_cgroups_on_v1_make_the_systemd_hierarchys_kubelet_root(tmp_path):
+    subprocess.run([str(KUBELET_CGROUPS)], env={"CGROUP_ROOT": str(tmp_path), "PATH": "/usr/bin:/bin"}, check=True)
+    assert (tmp_path / "systemd/kubelet").is_dir()
