@@ -1,13 +1,16 @@
 """The acceptance suite's root: `pytest` here runs the features in features/ with the steps in
-steps/ and the fixtures in fixtures/, all one plugin (odin_acceptance.plugin.suite).
+steps/ and the fixtures in fixtures/, all one plugin (`odin_acceptance`, as `-p odin_acceptance`
+loads it elsewhere).
 
-A hook rather than `pytest_plugins`: pytest refuses `pytest_plugins` in a conftest it meets
-during collection, which is where this one is met when another directory runs the features of
-an editable install."""
+Loaded from `pytest_addoption` rather than `pytest_plugins`: pytest refuses `pytest_plugins` in
+a conftest it meets during collection (a run elsewhere collecting these features), and a
+plugin registered here still adds its options before the command line is parsed."""
 
 import pytest
 
+SUITE = "odin_acceptance"
 
-@pytest.hookimpl(tryfirst=True)  # before the report writers read their paths
-def pytest_configure(config: pytest.Config) -> None:
-    config.pluginmanager.import_plugin("odin_acceptance.plugin.suite")
+
+def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
+    if not pluginmanager.has_plugin(SUITE):  # `-p odin_acceptance` may have loaded it already
+        pluginmanager.import_plugin(SUITE)

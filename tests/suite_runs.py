@@ -28,8 +28,9 @@ def run_suite(
     env: dict[str, str] | None = None,
     features: Path | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """`pytest features *args` (or the features in `features`, under the
-    project's configuration) in a subprocess, its reports under `out`."""
+    """`pytest -p odin_acceptance features *args` (or the features in `features`, under the
+    project's configuration: the root conftest.py is not met there, so `-p` asks for the
+    suite) in a subprocess, its reports under `out`."""
     out.mkdir(parents=True, exist_ok=True)
     where = ["features"] if features is None else [str(features), "-c", "pyproject.toml"]
     where += [] if features is None else ["--rootdir", str(features)]
@@ -37,6 +38,8 @@ def run_suite(
         sys.executable,
         "-m",
         "pytest",
+        "-p",
+        "odin_acceptance",
         *where,
         f"--reports={out}",
         *args,

@@ -1,6 +1,6 @@
 """The suite installed the way pytest users expect: a locked, hashed set of dependencies kept in
-step with pyproject.toml, a wheel that carries everything a run needs, the `pytest11` entry
-point that loads it in another repository, and the opt-in scenarios chosen by `--include`."""
+step with pyproject.toml, a wheel that carries everything a run needs, `-p odin_acceptance` that
+loads it in another repository (no entry point), and the opt-in scenarios chosen by `--include`."""
 
 from __future__ import annotations
 
@@ -133,7 +133,7 @@ def wheel(tmp_path_factory) -> zipfile.ZipFile:
     return zipfile.ZipFile(built)
 
 
-def test_the_wheel_carries_the_features_overlays_instruments_and_entry_point(wheel):
+def test_the_wheel_carries_the_features_overlays_instruments_and_no_entry_point(wheel):
     names = set(wheel.namelist())
     features = {Path(n).name for n in names if n.startswith("odin_acceptance/features/") and n.endswith(".feature")}
     assert features == {p.name for p in (REPO / "features").glob("*.feature")}
@@ -150,9 +150,10 @@ def test_the_wheel_carries_the_features_overlays_instruments_and_entry_point(whe
         "odin_acceptance/signoff/__main__.py",
     ):
         assert needed in names, f"the wheel lacks {needed}"
-    (entry_points,) = [n for n in names if n.endswith(".dist-info/entry_points.txt")]
-    text = wheel.read(entry_points).decode()
-    assert "[pytest11]" in text and "odin_acceptance = odin_acceptance.plugin" in text
+    entry_points = [wheel.read(n).decode() for n in names if n.endswith(".dist-info/entry_points.txt")]
+    assert not any("[pytest11]" in text for text in entry_points), (
+        "an entry point would load the plugin into every pytest run"
+    )
     assert not any(n.startswith(("tests/", "manifests/", "benchmarks/")) for n in names), "only the package ships"
 
 
@@ -175,7 +176,7 @@ def test_the_installed_wheel_runs_the_suite_from_its_own_files(wheel, tmp_path):
     work.mkdir()
     env = {**os.environ, "PYTHONPATH": f"{site}{os.pathsep}{sysconfig.get_paths()['purelib']}"}
     python = [sys.executable, "-S"]
-    suite = ("--target", "local", "--manifests", str(REPO / "manifests" / "base"))
+    suite = ("-p", "odin_acceptance", "--target", "local", "--manifests", str(REPO / "manifests" / "base"))
     proc = subprocess.run(
         [*python, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", *suite],
         cwd=work,
@@ -198,13 +199,15 @@ def test_the_installed_wheel_runs_the_suite_from_its_own_files(wheel, tmp_path):
 
 
 def test_another_repository_runs_the_installed_suite_by_naming_its_options(tmp_path):
-    """From a directory with no tests and no pytest config of its own, the entry point loads the
-    suite and `--target … --manifests DIR` collects the packaged features."""
-    proc = _collect(tmp_path, "--target", "local", "--manifests", str(REPO / "manifests" / "base"))
+    """From a directory with no tests and no pytest config of its own, `-p odin_acceptance`
+    loads the suite and `--target … --manifests DIR` collects the packaged features."""
+    proc = _collect(
+        tmp_path, "-p", "odin_acceptance", "--target", "local", "--manifests", str(REPO / "manifests" / "base")
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert re.search(r"\d+ tests? collected", proc.stdout) and "GPUHighTemperature" in proc.stdout, proc.stdout[-2000:]
     plain = _collect(tmp_path)
-    assert "GPUHighTemperature" not in plain.stdout, "without the suite's options a user's own run stays their own"
+    assert "GPUHighTemperature" not in plain.stdout, "without -p odin_acceptance a user's own run stays their own"
 
 
 def test_slow_soak_and_fault_scenarios_run_only_when_included():

@@ -1,6 +1,7 @@
-"""The installed package's entry point stays inert in a pytest run that did not ask for the
-suite, and a run that asks for it through its configuration (addopts, PYTEST_ADDOPTS, ini
-values) gets it as if the options were typed."""
+"""Installing the package leaves a pytest run that did not ask for the suite alone (no entry
+point: not an option, marker, deselection, skip, file or signal handler of ours), and a run
+that asks for it with `-p odin_acceptance` in its configuration (addopts, PYTEST_ADDOPTS) gets
+it as if typed, with the ini values read."""
 
 from __future__ import annotations
 
@@ -97,19 +98,38 @@ def test_an_unrelated_run_is_left_alone(user_repo):
     assert "odin" not in _pytest(user_repo, "--markers").stdout.lower()
 
 
-def test_options_in_addopts_ask_for_the_suite(tmp_path):
-    """`--target` in an ini's addopts, or in PYTEST_ADDOPTS, counts as typed: the suite's
-    features are collected where no tests are named."""
-    (tmp_path / "pytest.ini").write_text("[pytest]\naddopts = --target local --strict-markers\n")
+def test_a_users_own_options_of_the_same_names_are_theirs(tmp_path):
+    """Their conftest defines `--target` and `--include` too: no clash with ours, their values."""
+    (tmp_path / "conftest.py").write_text(
+        'def pytest_addoption(parser):\n    parser.addoption("--target")\n    parser.addoption("--include")\n'
+    )
+    (tmp_path / "test_theirs.py").write_text(
+        "def test_their_target(request):\n"
+        '    assert request.config.getoption("--target") == "staging"\n'
+        '    assert request.config.getoption("--include") == "all"\n'
+    )
+    proc = _pytest(tmp_path, "--target", "staging", "--include", "all")
+    assert proc.returncode == 0 and "1 passed" in proc.stdout, proc.stdout[-2000:] + proc.stderr[-2000:]
+
+
+def test_asking_in_addopts_counts_as_typed(tmp_path):
+    """`-p odin_acceptance` with the suite's options in an ini's addopts, or in PYTEST_ADDOPTS,
+    counts as typed: the suite's features are collected where no tests are named. Its options
+    alone are not a request (they are unknown to pytest then)."""
+    (tmp_path / "pytest.ini").write_text("[pytest]\naddopts = -p odin_acceptance --target local --strict-markers\n")
     by_ini = _pytest(tmp_path, "--collect-only", "-q")
     assert by_ini.returncode == 0 and "GPUHighTemperature" in by_ini.stdout, by_ini.stdout[-2000:] + by_ini.stderr
     (tmp_path / "pytest.ini").write_text("[pytest]\n")
-    by_env = _pytest(tmp_path, "--collect-only", "-q", env={"PYTEST_ADDOPTS": "--include slow"})
+    by_env = _pytest(tmp_path, "--collect-only", "-q", env={"PYTEST_ADDOPTS": "-p odin_acceptance --include slow"})
     assert by_env.returncode == 0 and "GPUHighTemperature" in by_env.stdout, by_env.stdout[-2000:] + by_env.stderr
+    unasked = _pytest(tmp_path, "--collect-only", "-q", "--target", "local")
+    assert unasked.returncode == 4 and "unrecognized arguments: --target" in unasked.stderr, unasked.stderr
 
 
 def test_ini_values_set_the_target_and_the_report_directory_and_the_command_line_wins(tmp_path):
-    (tmp_path / "pytest.ini").write_text("[pytest]\nodin_target = local\nodin_timing = fast\nodin_reports = out\n")
+    (tmp_path / "pytest.ini").write_text(
+        "[pytest]\naddopts = -p odin_acceptance\nodin_target = local\nodin_timing = fast\nodin_reports = out\n"
+    )
     proc = _pytest(tmp_path, "--collect-only", "-q", "-m", "rules")
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
@@ -127,6 +147,6 @@ def test_ini_values_set_the_target_and_the_report_directory_and_the_command_line
 
 
 def test_a_bad_ini_target_is_a_usage_error(tmp_path):
-    (tmp_path / "pytest.ini").write_text("[pytest]\nodin_target = mars\n")
+    (tmp_path / "pytest.ini").write_text("[pytest]\naddopts = -p odin_acceptance\nodin_target = mars\n")
     proc = _pytest(tmp_path, "--collect-only", "-q")
     assert proc.returncode == 4 and "odin_target: unknown target 'mars'" in proc.stderr, proc.stdout + proc.stderr

@@ -1,16 +1,18 @@
-"""The suite's command-line options (the entry point adds them to every run; they act only in
-a run that asked for the suite: `odin_acceptance.plugin`)."""
+"""The suite's command-line options and ini values, registered only in a run that loaded the
+suite (`odin_acceptance.plugin`): a user's own `--target` elsewhere never meets ours."""
 
 from __future__ import annotations
 
 import pytest
 
 from odin_acceptance.core.timing_profiles import PROFILES
+from odin_acceptance.plugin import settings
 from odin_acceptance.target_api.base import DEFAULT_NODES, KEEP_RESOURCES
 from odin_acceptance.targets import NAMES
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
+    settings.add_options(parser)
     group = parser.getgroup("odin", "ODIN acceptance suite")
     group.addoption(
         "--target",

@@ -1,5 +1,4 @@
-"""The settings people choose once, on the command line or in their ini file, and whether
-this pytest run asked for the suite at all.
+"""The settings people choose once, on the command line or in their ini file.
 
 Every value is read from the parsed config (`config.getoption`, `config.getini`), never from
 the literal command line, so `addopts` and `PYTEST_ADDOPTS` count as if typed. For the
@@ -21,17 +20,11 @@ INI: dict[str, tuple[str, str | None]] = {
     "manifests": ("the kustomize directory under test (--manifests), relative to the ini file", None),
     "reports": ("the directory every report of a run goes to (--reports), relative to the ini file", "reports"),
 }
-# Options that only this suite has: a run that sets one (or an `odin_*` ini value) asks for it.
-SUITE_OPTIONS = ("target", "timing", "manifests", "reports", "include", "require_criteria", "component")
-# The plugin module that is the suite (hooks, fixtures, steps): loaded by the root conftest.py,
-# by `-p odin_acceptance.plugin.suite`, or by the entry point when a run asks for it.
-SUITE = "odin_acceptance.plugin.suite"
-
 REPORT_FILES = {"htmlpath": "acceptance.html", "xmlpath": "junit.xml", "cucumber_json_path": "cucumber.json"}
 
 
 def add_options(parser: pytest.Parser) -> None:
-    """--include, --reports and the ini values (the entry point adds them to every run)."""
+    """--include, --reports and the ini values."""
     group = parser.getgroup("odin", "ODIN acceptance suite")
     group.addoption(
         "--include",
@@ -48,16 +41,6 @@ def add_options(parser: pytest.Parser) -> None:
     )
     for name, (text, default) in INI.items():
         parser.addini(f"odin_{name}", f"ODIN acceptance suite: {text}", default=default)
-
-
-def requested(config: pytest.Config) -> bool:
-    """Whether this run asked for the suite: its plugin loaded (the suite's conftest.py, or
-    `-p`), one of its own options given, or an `odin_*` ini value set."""
-    if config.pluginmanager.has_plugin(SUITE):
-        return True
-    if any(config.getoption(dest) for dest in SUITE_OPTIONS):
-        return True
-    return any(config.getini(f"odin_{name}") != default for name, (_, default) in INI.items())
 
 
 def setting(config: pytest.Config, name: str) -> str | None:

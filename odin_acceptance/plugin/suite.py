@@ -1,8 +1,9 @@
-"""The acceptance suite as one pytest plugin: its hooks, fixtures and step modules. Loaded by
-the root conftest.py, by `-p odin_acceptance.plugin.suite`, or by the entry point when a run
-sets one of the suite's options (see `odin_acceptance.plugin`)."""
+"""The acceptance suite as one pytest plugin: its options, hooks, fixtures and step modules.
+Loaded by `-p odin_acceptance` (or `-p odin_acceptance.plugin.suite`) and by this repository's
+root conftest.py (see `odin_acceptance.plugin`)."""
 
 pytest_plugins = [
+    "odin_acceptance.plugin.options",
     "odin_acceptance.plugin.session",
     "odin_acceptance.plugin.selection",
     "odin_acceptance.fixtures.stack_config",
