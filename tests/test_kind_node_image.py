@@ -329,3 +329,35 @@ def test_kubelet_cgroups_on_v2_refuse_while_processes_sit_in_the_root(tmp_path):
 def test_kubelet_cgroups_on_v1_make_the_systemd_hierarchys_kubelet_root(tmp_path):
     subprocess.run([str(KUBELET_CGROUPS)], env={"CGROUP_ROOT": str(tmp_path), "PATH": "/usr/bin:/bin"}, check=True)
     assert (tmp_path / "systemd/kubelet").is_dir()
+
+
+def test_a_failed_docker_import_ends_the_build_instead_of_hanging(tmp_path, monkeypatch):
+    """`docker import` exits at once (a daemon gone, a full disk): tar, with a megabyte left to
+    write into a pipe nobody reads, must not keep the build waiting for ever."""
+    import os
+    import threading
+
+    from odin_acceptance.provisioning import kind_node_build as build
+
+    rootfs = tmp_path / "rootfs"
+    rootfs.mkdir()
+    (rootfs / "big").write_bytes(os.urandom(1 << 20))
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "docker").write_text("#!/bin/sh\necho 'no space left on device' >&2\nexit 1\n")
+    (fake / "docker").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake}{os.pathsep}{os.environ['PATH']}")
+    outcome: list[BaseException] = []
+
+    def commit() -> None:
+        try:
+            build.commit_node(build.Steps(lambda _: None), rootfs, tmp_path, [], "odin.local/x:1", "0" * 64)
+        except BaseException as error:  # the thread hands it to the test
+            outcome.append(error)
+
+    worker = threading.Thread(target=commit, daemon=True)
+    worker.start()
+    worker.join(timeout=30)
+    assert not worker.is_alive(), "commit_node still waits for tar 30 s after docker import failed"
+    assert len(outcome) == 1 and isinstance(outcome[0], build.NodeImageError), outcome
+    assert "no space left on device" in str(outcome[0])

@@ -245,8 +245,16 @@ def commit_node(steps: Steps, rootfs: Path, images_dir: Path, archives: list[Pat
         )
         try:
             _run_with_stdin_from(["docker", "import", "-", build_ref], tar)
+        except BaseException:
+            tar.kill()  # docker stopped reading: tar would block on a full pipe for ever
+            raise
         finally:
-            tar.wait()
+            # Our copy of the pipe's read end, closed: tar sees a reader gone instead of waiting.
+            assert tar.stdout is not None
+            tar.stdout.close()
+            tar_exit = tar.wait()
+        if tar_exit != 0:  # a half-written root filesystem imports without complaint
+            raise NodeImageError(f"tar of the node's root filesystem {rootfs} failed (exit {tar_exit})")
     try:
         with steps.step("import images into the node's containerd"):
             _run(

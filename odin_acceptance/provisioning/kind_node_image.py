@@ -108,8 +108,11 @@ def require_tools(*, rootfs_cached: bool) -> None:
             )
     if not rootfs_cached and shutil.which("mmdebstrap") is None:
         missing.append("mmdebstrap is not on PATH: apt-get install mmdebstrap (it builds the node's Debian)")
-    if not rootfs_cached and os.geteuid() != 0:
-        missing.append("mmdebstrap needs root here (the node's files belong to root and system users): run as root")
+    if os.geteuid() != 0:
+        missing.append(
+            "building the node image needs root (mmdebstrap and chroot; the node's files belong to root and "
+            "system users): run as root, or give --kind-node-image an image built elsewhere"
+        )
     if shutil.which("gcc") is None:
         missing.append("gcc is not on PATH: apt-get install gcc libc6-dev (it compiles the static pause binary)")
     if shutil.which("go") is None:
@@ -193,9 +196,17 @@ def ensure_node_image(version: str = KIND_NODE_KUBERNETES_VERSION, progress: Pro
         pause = build.pause(steps, work)
         with steps.step("image archives"):
             archives = build.image_archives(work / "images", binaries, pause, base)
+        # Laid out in a copy: the shared Debian tree never carries one build's node files into
+        # another's image (a file a later revision dropped, another version's binaries).
+        node_root = work / "rootfs"
         with steps.step("node filesystem"):
-            build.lay_out_node(rootfs, binaries)
-        image_id = build.commit_node(steps, rootfs, work / "images", archives, ref, digest)
+            shutil.rmtree(node_root, ignore_errors=True)
+            subprocess.run(["cp", "-a", "--reflink=auto", str(rootfs), str(node_root)], check=True)
+            build.lay_out_node(node_root, binaries)
+        try:
+            image_id = build.commit_node(steps, node_root, work / "images", archives, ref, digest)
+        finally:
+            shutil.rmtree(node_root, ignore_errors=True)
         stamp.write_text(f"{ref} {image_id}\n")
         build.remove_older_builds(ref)
         size = subprocess.run(
