@@ -35,6 +35,7 @@ from odin_acceptance.core.artifacts import Artifacts, from_titles
 from odin_acceptance.core.polling import eventually
 from odin_acceptance.core.workloads import LoadableNode, ProbePods, StressedNode, Workload
 from odin_acceptance.pipelines.discovery_probe import probe_pods
+from odin_acceptance.provisioning import stack_images
 from odin_acceptance.provisioning.versions import COMPONENTS, KIND, KIND_NODE_IMAGE, PYTHON_IMAGE, SUPPLIED
 from odin_acceptance.stack_config import manifests
 from odin_acceptance.stack_config.services import stack_services
@@ -290,6 +291,7 @@ class KindCluster(ExistingCluster):
         super().__init__(options)
         self.keep_cluster = options.keep_cluster
         self.created_cluster = False
+        self.images: list[stack_images.ImageOutcome] = []
 
     @classmethod
     def cluster_access(cls, options: TargetOptions) -> tuple[str | None, str | None]:
@@ -301,6 +303,8 @@ class KindCluster(ExistingCluster):
         return cls.provides
 
     def ensure_cluster(self) -> None:
+        # Before the cluster: an image that cannot be built stops the run with nothing created.
+        self.images = stack_images.ensure_images(lambda message: print(message, flush=True))
         existing = subprocess.run(["kind", "get", "clusters"], capture_output=True, text=True, check=False).stdout
         if self.cluster_name not in existing.split():
             # --image sets every node's image: the pin lives in versions.py only.
@@ -319,6 +323,12 @@ class KindCluster(ExistingCluster):
                     capture_output=True,
                     timeout=timeouts.CLUSTER_CREATE,
                 )
+
+    def describe(self) -> dict[str, str]:
+        facts = super().describe()
+        for outcome in self.images:
+            facts[f"image {outcome.reference}"] = outcome.how
+        return facts
 
     def stop(self, *, failed: bool = False) -> None:
         if not self.created_cluster:
