@@ -5,9 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from odin_acceptance.provisioning.supplied import Supplied
+from odin_acceptance.provisioning.versions import SUPPLIED
 from odin_acceptance.targets.base import (
     COMPONENT_FAULTS,
     KUBERNETES_API,
+    LOG_COMPONENTS,
     PER_NODE_CPU,
     POD_DISCOVERY,
     REAL_CONTAINERS,
@@ -63,6 +65,8 @@ NEEDS: dict[str, tuple[str, str]] = {
 PROGRAM_TAGS = {"loki_programs"}
 # Tags of scenarios that need Loki, Promtail or Grafana running in the stack.
 RUNNING_LOGS = {"loki", "grafana"}
+# ... and of those that need only their pods to run (one Promtail per node).
+DEPLOYED_LOGS = {*RUNNING_LOGS, "per_node"}
 
 
 def target_class(name: str) -> type[Target]:
@@ -104,6 +108,12 @@ def skip_reason(capabilities: frozenset[str], tags: set[str], supplied: Supplied
         return (
             "needs Loki, Promtail or Grafana at work: on this cluster they run as containers, and its nodes run none "
             "(KWOK simulates them): --target kind, or a cluster with real nodes"
+        )
+    if tags & DEPLOYED_LOGS and LOG_COMPONENTS not in capabilities:
+        return (
+            "needs Loki, Promtail and Grafana in the cluster: their images "
+            f"({', '.join(image for c in SUPPLIED for image in c.images)}) are not in this machine's Docker, and the "
+            "suite never fetches them (AGPL-3.0): pull or load them into Docker, and kind loads them into the cluster"
         )
     return None
 

@@ -41,6 +41,7 @@ from odin_acceptance.stack_config import manifests
 from odin_acceptance.stack_config.services import stack_services
 from odin_acceptance.targets.base import (
     KUBERNETES_API,
+    LOG_COMPONENTS,
     PER_NODE_CPU,
     POD_DISCOVERY,
     REAL_CONTAINERS,
@@ -57,8 +58,20 @@ from odin_acceptance.targets.parts import Cluster, Nodes, Stack
 from odin_acceptance.targets.run_scope import RunScope
 
 KIND_CONFIG = manifests.KIND_CLUSTER
+# The `app` of the log components' workloads and Services (manifests/base).
+LOG_APPS = ("loki", "promtail", "grafana")
 # Promtail uses one inotify instance per tailed file set; kind nodes share the host's limits.
 INOTIFY_MINIMUM = {"max_user_instances": 512, "max_user_watches": 524288}
+
+
+def docker_has(image: str) -> bool:
+    return subprocess.run(["docker", "image", "inspect", image], capture_output=True, check=False).returncode == 0
+
+
+def missing_log_images() -> list[str]:
+    """The images of Loki, Promtail and Grafana that this machine's Docker lacks (kind loads
+    only what Docker holds; the suite never fetches these)."""
+    return [image for c in SUPPLIED for image in c.images if not docker_has(image)]
 
 
 def pinned_images() -> list[str]:
@@ -212,7 +225,7 @@ class ExistingCluster(Cluster):
     share of it is a namespace and a label (RunScope)."""
 
     # A cluster's nodes are machines (or VMs) of their own: each node's CPU counters are its own.
-    provides = frozenset({KUBERNETES_API, REAL_CONTAINERS, POD_DISCOVERY, PER_NODE_CPU})
+    provides = frozenset({KUBERNETES_API, REAL_CONTAINERS, POD_DISCOVERY, PER_NODE_CPU, LOG_COMPONENTS})
     name = "cluster"
     overlay_namespace = "odin-acceptance"
 
@@ -252,7 +265,11 @@ class ExistingCluster(Cluster):
 
     def start(self) -> None:
         self.ensure_cluster()
-        self.capabilities = cluster_capabilities(self.provides, self.api.nodes())
+        self.capabilities = cluster_capabilities(self.node_provides(), self.api.nodes())
+
+    def node_provides(self) -> frozenset[str]:
+        """What the cluster's nodes can run, before asking them (an existing cluster pulls images)."""
+        return self.provides
 
     def stop(self, *, failed: bool = False) -> None:
         """An existing cluster stays; what the run put in it is the stack's to remove."""
@@ -300,7 +317,7 @@ class KindCluster(ExistingCluster):
     @classmethod
     def preflight(cls, options: TargetOptions) -> frozenset[str]:
         preflight(cls.name)  # the cluster does not exist yet: kind's nodes run real containers
-        return cls.provides
+        return cls.provides if not missing_log_images() else cls.provides - {LOG_COMPONENTS}
 
     def ensure_cluster(self) -> None:
         # Before the cluster: an image that cannot be built stops the run with nothing created.
@@ -315,8 +332,7 @@ class KindCluster(ExistingCluster):
             self.created_cluster = True  # set first: a creation cut short is still ours to delete
             subprocess.run(create, check=True, timeout=timeouts.CLUSTER_CREATE)
         for image in pinned_images():
-            present = subprocess.run(["docker", "image", "inspect", image], capture_output=True, check=False)
-            if present.returncode == 0:  # offline runs: images pre-pulled on the host
+            if docker_has(image):  # offline runs: images pre-pulled on the host
                 subprocess.run(
                     ["kind", "load", "docker-image", image, "--name", self.cluster_name],
                     check=True,
@@ -324,8 +340,17 @@ class KindCluster(ExistingCluster):
                     timeout=timeouts.CLUSTER_CREATE,
                 )
 
+    def node_provides(self) -> frozenset[str]:
+        return self.provides if not missing_log_images() else self.provides - {LOG_COMPONENTS}
+
     def describe(self) -> dict[str, str]:
         facts = super().describe()
+        missing = missing_log_images()
+        if missing:
+            facts["not deployed"] = (
+                f"Loki, Promtail and Grafana: their images ({', '.join(missing)}) are not in this machine's Docker "
+                "(AGPL-3.0: the suite never fetches them)"
+            )
         for outcome in self.images:
             facts[f"image {outcome.reference}"] = outcome.how
         return facts
@@ -382,6 +407,9 @@ class OverlayStack(Stack):
     def start(self) -> None:
         if REAL_CONTAINERS not in self.cluster.capabilities:  # nothing serves them: their scenarios are skipped
             self.deployment.forwarded = forwards(self.deployment.manifest_dir, leave_out=("loki", "grafana"))
+        if LOG_COMPONENTS not in self.cluster.capabilities:  # no image to run: deployed without them
+            self.deployment.leave_out = LOG_APPS
+            self.deployment.forwarded = forwards(self.deployment.manifest_dir, leave_out=LOG_APPS)
         self._endpoints = e = self.deployment.deploy()
         self.links = LinkWatch(
             {"prometheus": e.prometheus.metrics_text, "alertmanager": e.alertmanager.metrics_text},

@@ -1,0 +1,77 @@
+"""The kind target without the AGPL components' images (this machine: the suite never fetches
+them): it deploys the rest of the stack, waits for nothing it did not deploy, and the
+scenarios that need Loki, Promtail or Grafana skip with the reason."""
+
+import shutil
+
+import pytest
+
+from odin_acceptance.clients.kubectl import Kubectl
+from odin_acceptance.core.timing_profiles import PROFILES
+from odin_acceptance.provisioning import supplied
+from odin_acceptance.stack_config import manifests
+from odin_acceptance.targets import kubernetes as kube
+from odin_acceptance.targets import skip_reason, target_class
+from odin_acceptance.targets.base import LOG_COMPONENTS
+from odin_acceptance.targets.overlay import OverlayDeployment, forwards
+
+NOTHING_SUPPLIED = supplied.Supplied({}, supplied.SUPPLIED)
+WITHOUT_LOG_IMAGES = target_class("kind").capabilities - {LOG_COMPONENTS}
+
+
+@pytest.mark.parametrize("tags", [{"loki"}, {"grafana"}, {"kubernetes", "per_node"}, {"containers", "loki"}])
+def test_without_the_log_images_their_scenarios_skip_naming_the_images(tags):
+    reason = skip_reason(WITHOUT_LOG_IMAGES, tags, NOTHING_SUPPLIED)
+    assert reason and "docker.io/grafana/loki:" in reason and "AGPL" in reason, reason
+    assert skip_reason(target_class("kind").capabilities, tags, NOTHING_SUPPLIED) is None
+
+
+@pytest.mark.parametrize("tags", [{"gpu", "alerting"}, {"kubernetes", "cluster_api"}, {"containers"}])
+def test_without_the_log_images_the_rest_runs(tags):
+    assert skip_reason(WITHOUT_LOG_IMAGES, tags, NOTHING_SUPPLIED) is None
+
+
+def test_an_existing_cluster_pulls_the_log_images_itself():
+    assert LOG_COMPONENTS in target_class("cluster").capabilities
+
+
+def test_kind_lacks_the_log_components_exactly_when_docker_lacks_an_image(monkeypatch):
+    present: set[str] = set()
+    monkeypatch.setattr(kube, "docker_has", lambda image: image in present)
+    monkeypatch.setattr(kube, "preflight", lambda name: None)
+    assert LOG_COMPONENTS not in kube.KindCluster.preflight(None)  # type: ignore[arg-type]
+    present.update(image for c in kube.SUPPLIED for image in c.images)
+    assert LOG_COMPONENTS in kube.KindCluster.preflight(None)  # type: ignore[arg-type]
+
+
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
+def test_left_out_components_lose_their_workloads_and_services_but_keep_their_configs():
+    deployment = OverlayDeployment(
+        overlay=manifests.OVERLAYS / "kind",
+        manifest_dir=manifests.BASE,
+        kubectl=Kubectl(None, "monitoring"),
+        api=kube.KubeApi(None, None, "monitoring"),
+        forwarded=forwards(manifests.BASE, leave_out=kube.LOG_APPS),
+        grafana_auth=("admin", "x"),
+        profile=PROFILES["real"],
+    )
+    everything = {(o["kind"], o["metadata"]["name"]) for o in deployment.objects()}
+    deployment.leave_out = kube.LOG_APPS
+    kept = {(o["kind"], o["metadata"]["name"]) for o in deployment.objects()}
+    gone = everything - kept
+    assert gone == {
+        ("StatefulSet", "loki"),
+        ("Service", "loki"),
+        ("Service", "loki-headless"),
+        ("DaemonSet", "promtail"),
+        ("Deployment", "grafana"),
+        ("Service", "grafana"),
+    }
+    assert ("ConfigMap", "loki-config") in kept and ("ConfigMap", "promtail-config") in kept
+    assert {name for _, name in deployment.rollouts()} == {
+        "prometheus",
+        "alertmanager",
+        "node-exporter",
+        "dcgm-exporter",
+        "webhook-receiver",
+    }
