@@ -75,3 +75,32 @@ def test_left_out_components_lose_their_workloads_and_services_but_keep_their_co
         "dcgm-exporter",
         "webhook-receiver",
     }
+
+
+def _fake_tools(tmp_path, monkeypatch, network_exists: bool):
+    """kind and docker that record their calls; Docker has the kind network or not."""
+    calls = tmp_path / "calls"
+    (tmp_path / "kind").write_text(f'#!/bin/sh\necho kind "$@" >> {calls}\n')
+    (tmp_path / "docker").write_text(
+        f'#!/bin/sh\necho docker "$@" >> {calls}\n'
+        f'[ "$1 $2" = "network inspect" ] && exit {0 if network_exists else 1}\nexit 0\n'
+    )
+    for tool in ("kind", "docker"):
+        (tmp_path / tool).chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:/usr/bin:/bin")
+    monkeypatch.setattr(kube.stack_images, "ensure_images", lambda progress: [])
+    monkeypatch.setattr(kube, "pinned_images", lambda: [])
+    cluster = kube.KindCluster.__new__(kube.KindCluster)
+    cluster.kubeconfig, cluster.created_cluster, cluster.keep_cluster = None, False, False
+    cluster.keep_resources, cluster.left_behind = "never", []
+    return cluster, calls
+
+
+@pytest.mark.parametrize("network_exists", [False, True], ids=["new network", "network there before"])
+def test_a_run_removes_the_kind_network_only_if_it_brought_it_into_being(tmp_path, monkeypatch, network_exists):
+    cluster, calls = _fake_tools(tmp_path, monkeypatch, network_exists)
+    cluster.ensure_cluster()
+    cluster.stop(failed=False)
+    said = calls.read_text()
+    assert "kind delete cluster --name odin-acceptance" in said
+    assert ("docker network rm kind" in said) is not network_exists, said

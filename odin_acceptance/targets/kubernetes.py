@@ -58,6 +58,8 @@ from odin_acceptance.targets.parts import Cluster, Nodes, Stack
 from odin_acceptance.targets.run_scope import RunScope
 
 KIND_CONFIG = manifests.KIND_CLUSTER
+# The Docker network kind puts its clusters' nodes on (kind's default).
+KIND_NETWORK = "kind"
 # The `app` of the log components' workloads and Services (manifests/base).
 LOG_APPS = ("loki", "promtail", "grafana")
 # Promtail uses one inotify instance per tailed file set; kind nodes share the host's limits.
@@ -66,6 +68,10 @@ INOTIFY_MINIMUM = {"max_user_instances": 512, "max_user_watches": 524288}
 
 def docker_has(image: str) -> bool:
     return subprocess.run(["docker", "image", "inspect", image], capture_output=True, check=False).returncode == 0
+
+
+def docker_network_exists(name: str) -> bool:
+    return subprocess.run(["docker", "network", "inspect", name], capture_output=True, check=False).returncode == 0
 
 
 def missing_log_images() -> list[str]:
@@ -303,12 +309,16 @@ class KindCluster(ExistingCluster):
     # kind's nodes are containers on the host's kernel: every node-exporter reads the host's
     # /proc/stat, so a load on one node shows on all of them.
     provides = ExistingCluster.provides - {PER_NODE_CPU}
+    # kind puts every cluster on one Docker network, which `kind delete cluster` keeps: a
+    # network this run brought into being is this run's to remove.
+    created_network = False
 
     def __init__(self, options: TargetOptions) -> None:
         super().__init__(options)
         self.keep_cluster = options.keep_cluster
         self.created_cluster = False
         self.images: list[stack_images.ImageOutcome] = []
+        self.timings: dict[str, str] = {}
 
     @classmethod
     def cluster_access(cls, options: TargetOptions) -> tuple[str | None, str | None]:
@@ -320,6 +330,7 @@ class KindCluster(ExistingCluster):
         return cls.provides if not missing_log_images() else cls.provides - {LOG_COMPONENTS}
 
     def ensure_cluster(self) -> None:
+        self.timings = {}
         # Before the cluster: an image that cannot be built stops the run with nothing created.
         self.images = stack_images.ensure_images(lambda message: print(message, flush=True))
         existing = subprocess.run(["kind", "get", "clusters"], capture_output=True, text=True, check=False).stdout
@@ -329,8 +340,12 @@ class KindCluster(ExistingCluster):
             create += ["--wait", "180s"]
             if self.kubeconfig:
                 create += ["--kubeconfig", self.kubeconfig]
+            self.created_network = not docker_network_exists(KIND_NETWORK)
             self.created_cluster = True  # set first: a creation cut short is still ours to delete
+            started = time.monotonic()
             subprocess.run(create, check=True, timeout=timeouts.CLUSTER_CREATE)
+            self.timings["kind cluster created in"] = f"{time.monotonic() - started:.0f} s"
+        started = time.monotonic()
         for image in pinned_images():
             if docker_has(image):  # offline runs: images pre-pulled on the host
                 subprocess.run(
@@ -339,6 +354,7 @@ class KindCluster(ExistingCluster):
                     capture_output=True,
                     timeout=timeouts.CLUSTER_CREATE,
                 )
+        self.timings["images loaded into the nodes in"] = f"{time.monotonic() - started:.0f} s"
 
     def node_provides(self) -> frozenset[str]:
         return self.provides if not missing_log_images() else self.provides - {LOG_COMPONENTS}
@@ -353,6 +369,7 @@ class KindCluster(ExistingCluster):
             )
         for outcome in self.images:
             facts[f"image {outcome.reference}"] = outcome.how
+        facts.update(self.timings)
         return facts
 
     def stop(self, *, failed: bool = False) -> None:
@@ -370,6 +387,10 @@ class KindCluster(ExistingCluster):
                 check=False,
                 timeout=timeouts.CLUSTER_CREATE,
             )
+        if self.created_network:  # Docker refuses while another cluster's containers use it: then it stays
+            removed = subprocess.run(["docker", "network", "rm", KIND_NETWORK], capture_output=True, check=False)
+            if removed.returncode != 0 and docker_network_exists(KIND_NETWORK):
+                self.left_behind.append(f"Docker network {KIND_NETWORK} kept: other containers use it")
 
 
 class OverlayStack(Stack):
@@ -400,6 +421,7 @@ class OverlayStack(Stack):
         )
         self.links: LinkWatch | None = None
         self._endpoints: Endpoints | None = None
+        self.ready_after: float | None = None  # seconds from the first apply to every API answering
         # Objects outside the overlay this run created (the workloads' namespaces).
         self.extra: list[tuple[str, str]] = []
         self.left_behind: list[str] = []
@@ -410,7 +432,9 @@ class OverlayStack(Stack):
         if LOG_COMPONENTS not in self.cluster.capabilities:  # no image to run: deployed without them
             self.deployment.leave_out = LOG_APPS
             self.deployment.forwarded = forwards(self.deployment.manifest_dir, leave_out=LOG_APPS)
+        started = time.monotonic()
         self._endpoints = e = self.deployment.deploy()
+        self.ready_after = time.monotonic() - started
         self.links = LinkWatch(
             {"prometheus": e.prometheus.metrics_text, "alertmanager": e.alertmanager.metrics_text},
             e.prometheus.targets,
@@ -485,6 +509,8 @@ class OverlayStack(Stack):
                 "resources after the run": f"--keep-resources={self.keep_resources}",
             }
         )
+        if self.ready_after is not None:
+            facts["stack deployed and ready in"] = f"{self.ready_after:.0f} s"
         return facts
 
 
