@@ -13,7 +13,7 @@ from pathlib import Path
 from odin_acceptance.provisioning import stack_images
 from odin_acceptance.provisioning.components import ensure
 from odin_acceptance.provisioning.versions import KIND_TOOLS
-from odin_acceptance.targets.kubernetes import KIND_NETWORK, KindCluster
+from odin_acceptance.targets.kubernetes import KIND_NETWORK, KindCluster, inotify_problems
 
 CLUSTER = KindCluster.cluster_name
 # Docker labels every container of a kind cluster with its cluster's name.
@@ -31,6 +31,9 @@ def kind_unavailable() -> str | None:
     info = docker("info")
     if info.returncode != 0:
         return "no Docker engine answers: kind needs one (as root, .ci/prepare-docker starts it)"
+    low = inotify_problems()
+    if low:
+        return f"inotify limits below kind's minimums: {'; '.join(low)} (as root, .ci/prepare-docker raises them)"
     # Any image of this machine does: the smallest the suite builds.
     probe = next(r for r in stack_images.STACK_RECIPES if "node-exporter" in r.reference)
     stack_images.ensure_image(probe, lambda _m: None)
