@@ -78,6 +78,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption("--keep-cluster", action="store_true", help="kind: keep the cluster after the run")
     group.addoption(
+        "--kind-node-image",
+        default=None,
+        metavar="REF|built",
+        help="kind: the node image of a cluster the run creates (default: the official kindest/node pinned by "
+        "digest, versions.KIND_NODE_IMAGE); `built` builds one of the same Kubernetes release here from the "
+        "pinned sources, for machines no registry answers "
+        "(Docker, mmdebstrap, gcc and Go; minutes the first time, cached by version)",
+    )
+    group.addoption(
         "--nodes",
         type=int,
         default=DEFAULT_NODES,

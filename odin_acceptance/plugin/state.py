@@ -62,6 +62,7 @@ def target_options(config: pytest.Config) -> TargetOptions:
         context=config.getoption("--context"),
         keep_resources=config.getoption("--keep-resources"),
         keep_cluster=config.getoption("--keep-cluster"),
+        kind_node_image=config.getoption("--kind-node-image"),
         keep_run_dir=config.getoption("--keep-run-dir"),
         nodes=config.getoption("--nodes"),
         gpu_nodes=config.getoption("--gpu-nodes"),

@@ -7,6 +7,7 @@ cluster deployment too.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 
 
@@ -193,17 +194,22 @@ PYTHON_IMAGE = "localhost/odin-acceptance/debian-python3:3.11-bookworm"
 # build does not need). kubectl is built from the same release, so the kwok target needs
 # no kubectl of the host's and there is no version skew between client and server.
 KUBERNETES_VERSION = "1.34.4"
-_KUBE_MINOR = KUBERNETES_VERSION.split(".")[1]
-_KUBE_LDFLAGS = " ".join(
-    f"-X k8s.io/{pkg}.{var}={value}"
-    for pkg in ("component-base/version", "client-go/pkg/version")
-    for var, value in (
-        ("gitVersion", f"v{KUBERNETES_VERSION}"),
-        ("gitMajor", "1"),
-        ("gitMinor", _KUBE_MINOR),
-        ("gitTreeState", "clean"),
+
+
+def kube_ldflags(version: str) -> str:
+    """What Kubernetes' own build stamps into its binaries (`--version`, the API's /version)."""
+    return " ".join(
+        f"-X k8s.io/{pkg}.{var}={value}"
+        for pkg in ("component-base/version", "client-go/pkg/version")
+        for var, value in (
+            ("gitVersion", f"v{version}"),
+            ("gitMajor", "1"),
+            ("gitMinor", version.split(".")[1]),
+            ("gitTreeState", "clean"),
+        )
     )
-)
+
+
 KUBERNETES = Component(
     name="kubernetes",
     licence="Apache-2.0",
@@ -218,7 +224,7 @@ KUBERNETES = Component(
                 exe: f"k8s.io/kubernetes/cmd/{exe}"
                 for exe in ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl")
             },
-            ldflags="-s -w " + _KUBE_LDFLAGS,
+            ldflags="-s -w " + kube_ldflags(KUBERNETES_VERSION),
             staging_replaces=True,
         ),
     ),
@@ -305,4 +311,133 @@ ACTIONLINT = Component(
             ldflags="-s -w -X github.com/rhysd/actionlint.version=1.7.12",
         ),
     ),
+)
+
+# -- the kind node image built here (odin_acceptance/provisioning/kind_node_image.py) ----
+# Only where no registry answers (`--kind-node-image built`); the nightly and users keep
+# KIND_NODE_IMAGE. Of the same Kubernetes release as KIND_NODE_IMAGE (read from its tag),
+# so a run on either node speaks for the other; the kwok target stays on
+# KUBERNETES_VERSION, whose whole release the module proxy lists. Every other version below
+# is what kubeadm of that release or kind v0.33.0's node layout asks for, so the node pulls
+# nothing: kubeadm's image list (cmd/kubeadm/app/constants: etcd 3.6.5-0, CoreDNS v1.12.1,
+# pause 3.10.1).
+_OFFICIAL_NODE = re.fullmatch(r"kindest/node:v(\d+\.\d+\.\d+)@sha256:[0-9a-f]{64}", KIND_NODE_IMAGE)
+assert _OFFICIAL_NODE, f"KIND_NODE_IMAGE must be kindest/node:vX.Y.Z@sha256:…, not {KIND_NODE_IMAGE}"
+KIND_NODE_KUBERNETES_VERSION = _OFFICIAL_NODE[1]
+_NODE_BINARIES = (
+    "kube-apiserver",
+    "kube-controller-manager",
+    "kube-scheduler",
+    "kube-proxy",
+    "kubelet",
+    "kubeadm",
+    "kubectl",
+)
+KIND_NODE_KUBERNETES = Component(
+    name="kubernetes-node",
+    licence="Apache-2.0",
+    version=KIND_NODE_KUBERNETES_VERSION,
+    images=(),
+    executables=_NODE_BINARIES,
+    sources=(
+        GoWrapperModule(
+            module="k8s.io/kubernetes",
+            version=f"v{KIND_NODE_KUBERNETES_VERSION}",
+            packages={exe: f"k8s.io/kubernetes/cmd/{exe}" for exe in _NODE_BINARIES},
+            ldflags="-s -w " + kube_ldflags(KIND_NODE_KUBERNETES_VERSION),
+            staging_replaces=True,
+        ),
+    ),
+)
+KIND_NODE_DEBIAN_SUITE = "bookworm"  # the machine's own suite: containerd 1.6, runc 1.1, CNI plugins 1.1
+KIND_NODE_ETCD = Component(
+    name="etcd",
+    licence="Apache-2.0",
+    version="3.6.5",
+    images=("registry.k8s.io/etcd:3.6.5-0",),
+    executables=("etcd",),
+    sources=(replace(ETCD.sources[0], version="v3.6.5"),),
+)
+COREDNS = Component(
+    name="coredns",
+    licence="Apache-2.0",
+    version="1.12.1",
+    images=("registry.k8s.io/coredns/coredns:v1.12.1",),
+    executables=("coredns",),
+    sources=(
+        GoInstall(
+            module="github.com/coredns/coredns",
+            packages={"coredns": "github.com/coredns/coredns"},
+            version="v1.12.1",
+            ldflags="-s -w",
+        ),
+    ),
+)
+CRICTL = Component(
+    name="crictl",
+    licence="Apache-2.0",
+    version="1.34.0",
+    images=(),
+    executables=("crictl",),
+    sources=(
+        GoInstall(
+            module="sigs.k8s.io/cri-tools",
+            packages={"crictl": "sigs.k8s.io/cri-tools/cmd/crictl"},
+            version="v1.34.0",
+            ldflags="-s -w -X sigs.k8s.io/cri-tools/pkg/version.Version=1.34.0",
+        ),
+    ),
+)
+LOCAL_PATH_PROVISIONER = Component(
+    name="local-path-provisioner",
+    licence="Apache-2.0",
+    version="0.0.30",
+    images=(),
+    executables=("local-path-provisioner",),
+    sources=(
+        GoInstall(
+            module="github.com/rancher/local-path-provisioner",
+            packages={"local-path-provisioner": "github.com/rancher/local-path-provisioner"},
+            version="v0.0.30",
+            ldflags="-s -w",
+        ),
+    ),
+)
+# The pause container kubeadm 1.34 names, compiled from the Kubernetes release's own
+# build/pause/linux/pause.c (gcc -static).
+PAUSE_VERSION = "3.10.1"
+KIND_NODE_COMPONENTS: tuple[Component, ...] = (
+    KIND_NODE_KUBERNETES,
+    KIND_NODE_ETCD,
+    COREDNS,
+    CRICTL,
+    LOCAL_PATH_PROVISIONER,
+)
+# Debian packages of the node's root filesystem (kind's base image list, with Debian's
+# containerd, runc and CNI plugins in place of kind's own builds).
+KIND_NODE_PACKAGES = (
+    "systemd",
+    "systemd-sysv",
+    "dbus",
+    "conntrack",
+    "iptables",
+    "nftables",
+    "iproute2",
+    "ethtool",
+    "util-linux",
+    "mount",
+    "kmod",
+    "libseccomp2",
+    "pigz",
+    "e2fsprogs",
+    "bash",
+    "ca-certificates",
+    "curl",
+    "jq",
+    "procps",
+    "socat",
+    "ebtables",
+    "containerd",
+    "runc",
+    "containernetworking-plugins",
 )

@@ -33,6 +33,7 @@ class TargetOptions:
     context: str | None = None  # cluster
     keep_resources: str = "never"  # kind, cluster: never | on-failure | always
     keep_cluster: bool = False  # kind: keep a cluster the run created
+    kind_node_image: str | None = None  # kind: a reference, `built` (kind_node_image.BUILT), None: the pinned one
     keep_run_dir: bool = False  # local, kwok
     nodes: int = DEFAULT_NODES  # kwok
     gpu_nodes: int = 0  # kwok: ODIN GPU nodes beside the `nodes`
