@@ -13,6 +13,11 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from odin_acceptance.core.polling import eventually
+from odin_acceptance.core.timing_profiles import PROFILES
+from odin_acceptance.provisioning.kind_node_image import BUILT
+from odin_acceptance.stack_config import manifests
+from odin_acceptance.targets import create
+from odin_acceptance.targets.base import TargetOptions
 from odin_acceptance.targets.run_scope import RUN_LABEL
 from tests import kind_runs
 from tests.conftest import KindSetup, kind_args
@@ -94,10 +99,47 @@ def test_keep_resources_always_keeps_the_cluster_and_the_runs_namespace(kind_set
         ).stdout.split()
         assert namespaces, "the run's namespace was not kept"
         assert "kept (--keep-resources=always)" in proc.stdout
+        workloads_logs_and_the_pod_proxy_on_the_kept_cluster(kind_setup, tmp_path)
     finally:
         kind_runs.delete_cluster(kind_setup.env)
         if not network_before:
             kind_runs.docker("network", "rm", "kind")
+
+
+def workloads_logs_and_the_pod_proxy_on_the_kept_cluster(kind_setup: KindSetup, tmp_path) -> None:
+    """What only the log scenarios use (skipped here without Loki's image), on real containers:
+    a log workload started, waited for and read (container_log's timestamps, running_containers'
+    log probe), and the API server's pod proxy (promtail_metric's path) to a node-exporter. The
+    kept cluster is found, not created: the target leaves it."""
+    options = TargetOptions(
+        profile=PROFILES["fast"],
+        manifest_dir=manifests.BASE,
+        kubeconfig=str(tmp_path / "kubeconfig"),
+        kind_node_image=BUILT,
+    )
+    env = dict(os.environ)
+    os.environ["PATH"] = kind_setup.env["PATH"]
+    target = create("kind", options=options, tools={})
+    try:
+        target.start()
+        nodes = target.nodes
+        namespace = f"{target.stack.scope.namespace}-w"
+        workload = nodes.start_workload(namespace, "writer", ["--stream-id", "w1", "--lines", "3", "--marker", "M1"])
+        nodes.wait_workload_done(workload, timeout=120)
+        lines = nodes.container_log(workload)
+        assert len(lines) == 3 and all(ts > 0 for ts, _ in lines), lines
+        assert any("M1" in line for _, line in lines), lines
+        api = target.cluster.kubernetes()
+        exporter = api.pods("app=node-exporter")[0]["metadata"]["name"]
+        metrics = api.pod_proxy_get(exporter, target.stack.ports["node-exporter"], "/metrics")
+        assert "node_cpu_seconds_total" in metrics
+        running = nodes.running_containers()  # the stack's own pods: each has logged a line by now
+        assert any(w.pod.startswith("prometheus-") for w in running), running
+    finally:
+        target.stop()
+        os.environ.clear()
+        os.environ.update(env)
+    assert kind_runs.CLUSTER in kind_runs.clusters(kind_setup.env), "a cluster the target found was deleted"
 
 
 def test_ctrl_c_while_the_cluster_is_created_leaves_no_container_cluster_or_network(kind_setup: KindSetup, tmp_path):
