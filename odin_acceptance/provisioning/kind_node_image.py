@@ -188,6 +188,7 @@ def ensure_node_image(version: str = KIND_NODE_KUBERNETES_VERSION, progress: Pro
         binaries = _binaries(steps)
         build.debian_rootfs(steps, rootfs)
         base = build.base_layer(steps, rootfs, debian_dir())
+        work.mkdir(parents=True, exist_ok=True)  # pause's build writes there first on a fresh cache
         pause = build.pause(steps, work)
         with steps.step("image archives"):
             archives = build.image_archives(work / "images", binaries, pause, base)
