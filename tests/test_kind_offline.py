@@ -3,6 +3,7 @@ them): it deploys the rest of the stack, waits for nothing it did not deploy, an
 scenarios that need Loki, Promtail or Grafana skip with the reason."""
 
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -104,3 +105,10 @@ def test_a_run_removes_the_kind_network_only_if_it_brought_it_into_being(tmp_pat
     said = calls.read_text()
     assert "kind delete cluster --name odin-acceptance" in said
     assert ("docker network rm kind" in said) is not network_exists, said
+
+
+def test_the_nightly_pulls_only_what_a_registry_serves():
+    # The instruments' image is built where kind runs: a pull of it fails the nightly.
+    assert kube.PYTHON_IMAGE in kube.pinned_images() and kube.PYTHON_IMAGE not in kube.registry_images()
+    workflow = (Path(__file__).resolve().parent.parent / ".github/workflows/nightly-kind.yml").read_text()
+    assert "print(*registry_images())" in workflow and "print(*pinned_images())" not in workflow

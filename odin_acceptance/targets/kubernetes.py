@@ -84,6 +84,12 @@ def pinned_images() -> list[str]:
     return sorted({image for c in COMPONENTS + SUPPLIED for image in c.images} | {PYTHON_IMAGE})
 
 
+def registry_images() -> list[str]:
+    """The pinned images a registry serves (the nightly pulls them); the instruments' image is
+    built wherever kind runs (provisioning.stack_images)."""
+    return [image for image in pinned_images() if image != PYTHON_IMAGE]
+
+
 # The Pod Security level of the namespaces the workloads run in: the strictest there is, as a
 # cluster that enforces it everywhere would ask (the stack's own namespace cannot: node-exporter
 # and Promtail read the host; manifests/base/namespace.yaml).
