@@ -23,7 +23,7 @@ from tests import kind_runs
 from tests.conftest import KindSetup, kind_args
 from tests.suite_runs import REPO, SuiteRun, run_suite
 
-pytestmark = [pytest.mark.slow]
+pytestmark = [pytest.mark.slow, pytest.mark.kind]
 
 # What must have run with real containers (feature: scenario), beyond "nothing failed".
 RAN = (
