@@ -112,3 +112,38 @@ def test_the_nightly_pulls_only_what_a_registry_serves():
     assert kube.PYTHON_IMAGE in kube.pinned_images() and kube.PYTHON_IMAGE not in kube.registry_images()
     workflow = (Path(__file__).resolve().parent.parent / ".github/workflows/nightly-kind.yml").read_text()
     assert "print(*registry_images())" in workflow and "print(*pinned_images())" not in workflow
+
+
+def test_a_node_docker_finishes_after_the_first_delete_is_deleted_too(tmp_path, monkeypatch):
+    """Ctrl-C during `kind create cluster`: a node container appeared after the first delete."""
+    cluster, calls = _fake_tools(tmp_path, monkeypatch, network_exists=True)
+    late = tmp_path / "late"
+    late.write_text("odin-acceptance-worker2\n")
+    # docker ps lists the late node once (then it is gone with the second delete).
+    (tmp_path / "docker").write_text(
+        f'#!/bin/sh\necho docker "$@" >> {calls}\n'
+        f'if [ "$1" = ps ]; then [ -f {late} ] && cat {late} && rm {late}; exit 0; fi\nexit 0\n'
+    )
+    cluster.created_cluster = True
+    cluster.stop(failed=True)
+    deletes = [line for line in calls.read_text().splitlines() if line.startswith("kind delete cluster")]
+    assert len(deletes) == 2, calls.read_text()
+    assert not cluster.left_behind
+
+
+def test_a_stack_stopped_before_anything_was_applied_asks_no_api(monkeypatch):
+    """Ctrl-C while kind created the cluster: no kubeconfig yet, and its error must not hide the interrupt."""
+    stack = kube.OverlayStack.__new__(kube.OverlayStack)
+
+    class NotDeployed:
+        applied = ()
+
+        def stop(self) -> None:
+            pass
+
+        def remove(self, extra):
+            raise AssertionError("asked the API of a cluster where nothing was applied")
+
+    stack.deployment, stack.extra, stack.keep_resources, stack.left_behind = NotDeployed(), [], "never", []
+    stack.stop(failed=True)
+    assert stack.left_behind == []

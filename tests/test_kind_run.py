@@ -79,7 +79,7 @@ def test_keep_resources_always_keeps_the_cluster_and_the_runs_namespace(kind_set
             "--keep-resources",
             "always",
             "-k",
-            "fully rolled out",
+            "fully_rolled_out",
             env=kind_setup.env,
             timeout=1800,
         )

@@ -32,7 +32,7 @@ from odin_acceptance.clients.metrics_text import LabelFilter, metric_sum
 from odin_acceptance.clients.prometheus_api import PrometheusApi
 from odin_acceptance.core import timeouts
 from odin_acceptance.core.artifacts import Artifacts, from_titles
-from odin_acceptance.core.polling import eventually
+from odin_acceptance.core.polling import WaitTimeout, eventually
 from odin_acceptance.core.workloads import LoadableNode, ProbePods, StressedNode, Workload
 from odin_acceptance.pipelines.discovery_probe import probe_pods
 from odin_acceptance.provisioning import stack_images
@@ -68,6 +68,19 @@ INOTIFY_MINIMUM = {"max_user_instances": 512, "max_user_watches": 524288}
 
 def docker_has(image: str) -> bool:
     return subprocess.run(["docker", "image", "inspect", image], capture_output=True, check=False).returncode == 0
+
+
+def node_containers(cluster: str) -> list[str]:
+    """The containers of a kind cluster (kind labels each with its cluster's name)."""
+    if shutil.which("docker") is None:
+        return []
+    out = subprocess.run(
+        ["docker", "ps", "-a", "-q", "--filter", f"label=io.x-k8s.kind.cluster={cluster}"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return out.stdout.split()
 
 
 def docker_network_exists(name: str) -> bool:
@@ -370,6 +383,26 @@ class KindCluster(ExistingCluster):
     def node_provides(self) -> frozenset[str]:
         return self.provides if not missing_log_images() else self.provides - {LOG_COMPONENTS}
 
+    def _delete_nodes(self) -> None:
+        """`kind delete cluster` until no node container of the cluster is left: after Ctrl-C
+        during `kind create cluster`, Docker may still finish creating a node the interrupted
+        kind asked for, after a first delete."""
+
+        def deleted() -> None:
+            subprocess.run(
+                ["kind", "delete", "cluster", "--name", self.cluster_name],
+                capture_output=True,
+                check=False,
+                timeout=timeouts.CLUSTER_CREATE,
+            )
+            left = node_containers(self.cluster_name)
+            assert not left, f"node containers still there: {left}"
+
+        try:
+            eventually(deleted, timeout=timeouts.NODES_GONE, what=f"the kind cluster {self.cluster_name} deleted")
+        except WaitTimeout as exc:
+            self.left_behind.append(f"kind cluster {self.cluster_name}: {exc}")
+
     def describe(self) -> dict[str, str]:
         facts = super().describe()
         missing = missing_log_images()
@@ -392,12 +425,7 @@ class KindCluster(ExistingCluster):
             )
             return
         if shutil.which("kind"):
-            subprocess.run(
-                ["kind", "delete", "cluster", "--name", self.cluster_name],
-                capture_output=True,
-                check=False,
-                timeout=timeouts.CLUSTER_CREATE,
-            )
+            self._delete_nodes()
         if self.created_network:  # Docker refuses while another cluster's containers use it: then it stays
             removed = subprocess.run(["docker", "network", "rm", KIND_NETWORK], capture_output=True, check=False)
             if removed.returncode != 0 and docker_network_exists(KIND_NETWORK):
@@ -455,6 +483,10 @@ class OverlayStack(Stack):
 
     def stop(self, *, failed: bool = False) -> None:
         self.deployment.stop()
+        if not self.deployment.applied and not self.extra:
+            # Nothing was applied (stopped before the deploy, e.g. Ctrl-C while kind created the
+            # cluster): nothing to remove, and no API to ask, whose error would hide the interrupt.
+            return
         if keeps_resources(self.keep_resources, failed):
             self.left_behind.append(
                 f"kept (--keep-resources={self.keep_resources}): namespace {self.scope.namespace} and everything "
