@@ -1,11 +1,13 @@
 """The kind node image built here carries a real cluster: kind v0.33.0 creates a control
 plane and a worker from it without a registry, both nodes become Ready, and a pod on the
 worker reaches a Service backed by a pod on the control plane by its cluster DNS name
-(the CNI agent's routes, kube-proxy's rules and CoreDNS, all from the image)."""
+(the CNI agent's routes, kube-proxy's rules and CoreDNS, all from the image). With
+keep_dns_in_cluster, a name outside the cluster no longer resolves from a pod."""
 
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import time
 import uuid
@@ -18,6 +20,7 @@ from odin_acceptance.provisioning.components import ensure
 from odin_acceptance.provisioning.kind_node_files import IMAGES
 from odin_acceptance.provisioning.kind_node_image import NodeImageError, ensure_node_image
 from odin_acceptance.provisioning.versions import KIND, KUBECTL
+from odin_acceptance.targets.kind_dns import keep_dns_in_cluster
 
 pytestmark = pytest.mark.slow
 
@@ -28,6 +31,8 @@ nodes:
   - role: worker
 """
 ANSWER = "hello-from-the-control-plane"
+# A name this machine's resolver answers (apt's mirror): kubeadm's CoreDNS forwards it there.
+OUTSIDE = "deb.debian.org"
 # Both pods run the small Debian image the node holds for local-path's helper (sh, socat).
 PODS = f"""apiVersion: v1
 kind: Pod
@@ -62,6 +67,14 @@ spec:
       imagePullPolicy: Never
       command: [sleep, infinity]
 """
+
+
+def _host_resolves(name: str) -> bool:
+    try:
+        socket.getaddrinfo(name, None)
+    except OSError:
+        return False
+    return True
 
 
 def _docker_reason() -> str | None:
@@ -148,6 +161,19 @@ def test_a_two_node_cluster_from_the_built_image_routes_a_service_across_nodes_b
             return out.stdout
 
         eventually(answered, timeout=60, what="the worker's pod reaching the Service on the control plane by DNS")
+
+        def lookup(name: str) -> bool:
+            return kube("exec", "client", "--", "getent", "hosts", name).returncode == 0
+
+        if _host_resolves(OUTSIDE):  # the probe can see forwarding: kubeadm's Corefile has it
+            assert lookup(OUTSIDE), f"{OUTSIDE} does not resolve from a pod even with kubeadm's forwarding Corefile"
+        keep_dns_in_cluster([str(kubectl), "--kubeconfig", str(kubeconfig)])
+
+        def cluster_names_only() -> None:
+            assert lookup("echo.default.svc.cluster.local"), "the Service's name no longer resolves"
+            assert not lookup(OUTSIDE), f"{OUTSIDE} still resolves from a pod"
+
+        eventually(cluster_names_only, timeout=60, what="cluster DNS answering cluster names only")
     finally:
         subprocess.run(
             [str(kind), "delete", "cluster", "--name", name, "--kubeconfig", str(kubeconfig)],

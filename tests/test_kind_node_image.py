@@ -272,3 +272,60 @@ def test_the_kind_cluster_is_created_on_the_node_image_the_option_names(tmp_path
     cluster.ensure_cluster()
     [create] = [line for line in calls.read_text().splitlines() if line.startswith("kind create cluster")]
     assert "--image odin.local/kind-node:v1.34.11-abc " in create, create
+
+
+class _Stop(Exception):
+    pass
+
+
+def test_a_fresh_cache_has_the_work_directory_before_pause_is_compiled_into_it(tmp_path, monkeypatch):
+    """Found by the kind tier's first run with a new Kubernetes version: gcc could not write
+    the pause binary into a work directory nothing had made yet."""
+    monkeypatch.setenv("ODIN_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(node, "is_cached", lambda *_: False)
+    monkeypatch.setattr(node, "require_tools", lambda **_: None)
+    monkeypatch.setattr(node, "_binaries", lambda steps: {})
+    monkeypatch.setattr(node.build, "debian_rootfs", lambda steps, rootfs: None)
+    monkeypatch.setattr(node.build, "base_layer", lambda steps, rootfs, work: None)
+
+    def compile_step(cmd: list[str], **_: object) -> str:
+        if cmd[0] == "gcc":
+            output = Path(cmd[cmd.index("-o") + 1])
+            assert output.parent.is_dir(), f"gcc would write {output} into a directory that does not exist"
+            raise _Stop
+        return str(tmp_path)  # `go env GOMODCACHE`
+
+    monkeypatch.setattr(node.build, "_run", compile_step)
+    with pytest.raises(_Stop):
+        node.ensure_node_image(progress=lambda _: None)
+
+
+KUBELET_CGROUPS = files.STATIC_TREE / "usr/local/bin/kubelet-cgroups"
+
+
+def test_kubelet_cgroups_on_v2_delegate_every_controller_down_to_kubelets_root(tmp_path):
+    root = tmp_path / "cgroup"
+    for group in ("", "kubelet", "kubelet.slice"):  # the kernel gives each new cgroup its controllers
+        (root / group).mkdir(parents=True, exist_ok=True)
+        (root / group / "cgroup.controllers").write_text("cpuset cpu memory pids\n")
+    (root / "cgroup.procs").write_text("")
+    subprocess.run([str(KUBELET_CGROUPS)], env={"CGROUP_ROOT": str(root), "PATH": "/usr/bin:/bin"}, check=True)
+    for group in ("", "kubelet", "kubelet.slice"):
+        assert (root / group / "cgroup.subtree_control").read_text().split() == ["+cpuset", "+cpu", "+memory", "+pids"]
+
+
+def test_kubelet_cgroups_on_v2_refuse_while_processes_sit_in_the_root(tmp_path):
+    (tmp_path / "cgroup.controllers").write_text("cpu memory\n")
+    (tmp_path / "cgroup.procs").write_text("1\n")
+    run = subprocess.run(
+        [str(KUBELET_CGROUPS)],
+        env={"CGROUP_ROOT": str(tmp_path), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 1 and "after systemd starts" in run.stderr
+
+
+def test_kubelet_cgroups_on_v1_make_the_systemd_hierarchys_kubelet_root(tmp_path):
+    subprocess.run([str(KUBELET_CGROUPS)], env={"CGROUP_ROOT": str(tmp_path), "PATH": "/usr/bin:/bin"}, check=True)
+    assert (tmp_path / "systemd/kubelet").is_dir()

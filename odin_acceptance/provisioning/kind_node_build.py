@@ -127,7 +127,7 @@ def pause(steps: Steps, work: Path) -> Path:
         pause_c = source / "build/pause/linux/pause.c"
         if not pause_c.is_file():  # the module is fetched by the Kubernetes build, but be sure
             _run(["go", "mod", "download", f"k8s.io/kubernetes@v{KIND_NODE_KUBERNETES_VERSION}"], cwd=work)
-        tmp = out.with_suffix(".tmp")
+        tmp = out.with_name(f"{out.name}.tmp")
         _run(["gcc", "-Os", "-Wall", "-Werror", "-static", f"-DVERSION=v{PAUSE_VERSION}", "-o", str(tmp), str(pause_c)])
         _run(["strip", str(tmp)])
         tmp.rename(out)

@@ -178,7 +178,8 @@ def ensure_node_image(version: str = KIND_NODE_KUBERNETES_VERSION, progress: Pro
     stamp = work / "image.stamp"
     if is_cached(ref, stamp, digest):
         return ref
-    with _lock(cache_root() / f".kind-node-{version}.lock", progress):
+    # One lock for every version: they share the Debian root filesystem they are laid out in.
+    with _lock(cache_root() / ".kind-node.lock", progress):
         if is_cached(ref, stamp, digest):
             return ref
         rootfs = debian_dir() / "rootfs"
