@@ -147,3 +147,15 @@ def test_a_stack_stopped_before_anything_was_applied_asks_no_api(monkeypatch):
     stack.deployment, stack.extra, stack.keep_resources, stack.left_behind = NotDeployed(), [], "never", []
     stack.stop(failed=True)
     assert stack.left_behind == []
+
+
+@pytest.mark.parametrize("created", [True, False], ids=["created", "found"])
+def test_a_cluster_the_run_created_gets_dns_for_cluster_names_only(monkeypatch, created):
+    said: list[list[str]] = []
+    monkeypatch.setattr(kube.ExistingCluster, "start", lambda self: None)
+    monkeypatch.setattr(kube, "keep_dns_in_cluster", said.append)
+    cluster = kube.KindCluster.__new__(kube.KindCluster)
+    cluster.kubeconfig, cluster.created_cluster = "/k/config", created
+    cluster.start()
+    expected = [["kubectl", "--context", "kind-odin-acceptance", "--kubeconfig", "/k/config"]] if created else []
+    assert said == expected

@@ -51,6 +51,7 @@ from odin_acceptance.targets.base import (
     TargetOptions,
     api_snapshots,
 )
+from odin_acceptance.targets.kind_dns import keep_dns_in_cluster
 from odin_acceptance.targets.kube_control_plane import KWOK_ANNOTATION
 from odin_acceptance.targets.local_pods import parse_cri_line
 from odin_acceptance.targets.overlay import OverlayDeployment, forwards, instrument_files
@@ -382,6 +383,13 @@ class KindCluster(ExistingCluster):
 
     def node_provides(self) -> frozenset[str]:
         return self.provides if not missing_log_images() else self.provides - {LOG_COMPONENTS}
+
+    def start(self) -> None:
+        super().start()
+        if self.created_cluster:  # a cluster found is left as it is
+            # Its DNS answers cluster names only: a pod's lookup never leaves the machine.
+            kubectl = ["kubectl", "--context", f"kind-{self.cluster_name}"]
+            keep_dns_in_cluster(kubectl + (["--kubeconfig", self.kubeconfig] if self.kubeconfig else []))
 
     def _delete_nodes(self) -> None:
         """`kind delete cluster` until no node container of the cluster is left: after Ctrl-C
