@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from odin_acceptance.provisioning import components, supplied
+from odin_acceptance.provisioning import components, stack_images, supplied
 from odin_acceptance.provisioning.versions import COMPONENTS, CONTROL_PLANE
 from odin_acceptance.stack_config import manifests
 from tests.suite_runs import SuiteRun, run_suite, small_fleet
@@ -70,3 +71,49 @@ def fleet_run(provisioned: None, tmp_path_factory: pytest.TempPathFactory) -> Su
     return SuiteRun(
         out, run_suite(out, "--target", "kwok", "--include", "scale", features=features, manifest_dir=manifests.BASE)
     )
+
+
+@dataclass(frozen=True)
+class KindSetup:
+    """What every kind run of the project's tests shares: its environment (kind and kubectl
+    at their pins on PATH) and the images built before any of them (by reference: Docker's id)."""
+
+    env: dict[str, str]
+    images: dict[str, str]
+
+
+@pytest.fixture(scope="session")
+def kind_setup(provisioned: None, pytestconfig: pytest.Config) -> KindSetup:
+    """Skips with one reason where Docker cannot run kind's nodes; otherwise builds the node
+    image and the stack's images first (minutes the first time; no run's deadline includes it)."""
+    from tests import kind_runs
+
+    reason = kind_runs.kind_unavailable()
+    if reason:
+        pytest.skip(reason)
+    from odin_acceptance.provisioning.kind_node_image import ensure_node_image
+
+    capture = pytestconfig.pluginmanager.getplugin("capturemanager")
+
+    def say(message: str) -> None:
+        with capture.global_and_fixture_disabled():
+            print(message, flush=True)
+
+    ensure_node_image(progress=say)
+    built = stack_images.ensure_images(say)
+    return KindSetup(kind_runs.kind_env(), kind_runs.image_ids([outcome.reference for outcome in built]))
+
+
+# The kind runs' common arguments: the node image built here, a kubeconfig of the test's own
+# (the user's stays untouched), the fast profile as on local and kwok.
+def kind_args(tmp: Path) -> list[str]:
+    kubeconfig = str(tmp / "kubeconfig")
+    return ["--target", "kind", "--timing", "fast", "--kind-node-image", "built", "--kubeconfig", kubeconfig]
+
+
+@pytest.fixture(scope="session")
+def kind_run(kind_setup: KindSetup, tmp_path_factory: pytest.TempPathFactory) -> SuiteRun:
+    """The whole suite on a three-node kind cluster it creates and deletes (the CPU stress included)."""
+    root = tmp_path_factory.mktemp("kind-run")
+    out = root / "reports"
+    return SuiteRun(out, run_suite(out, *kind_args(root), "--include", "slow", env=kind_setup.env, timeout=3600))

@@ -156,7 +156,9 @@ def test_a_lowered_cpu_threshold_fails_the_live_stress_scenario(tmp_path, manife
 
 
 def test_kind_without_docker_is_one_clear_error(tmp_path):
-    proc = run_suite(tmp_path / "r", "--target", "kind", "-m", "gpu", timeout=120)
+    # A Docker that answers nowhere, whether or not this machine runs one.
+    env = dict(os.environ, DOCKER_HOST=f"unix://{tmp_path}/no-docker.sock")
+    proc = run_suite(tmp_path / "r", "--target", "kind", "-m", "gpu", timeout=120, env=env)
     assert proc.returncode == 12
     assert "kind" in proc.stdout
 

@@ -54,6 +54,9 @@ def for_nodes(count: int) -> float:
 
 # `kind create cluster` with three nodes, or loading an image into it.
 CLUSTER_CREATE = 600.0
+# A kind cluster's node containers gone after Ctrl-C cut its creation short (Docker may still
+# finish a node the interrupted kind asked for).
+NODES_GONE = 60.0
 # An alert fires while Alertmanager is down: S + E + the plan's longest GPU hold (2 m).
 FIRING_UNDER_FAULT = 300.0
 # A node's CPU calms down after the stack started (its burst averages out of the window).

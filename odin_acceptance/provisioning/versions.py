@@ -183,8 +183,10 @@ GRAFANA = SuppliedComponent(
 )
 SUPPLIED: tuple[SuppliedComponent, ...] = (LOKI, PROMTAIL, GRAFANA)
 
-# Images of the instruments and workloads (used by the Kubernetes overlays).
-PYTHON_IMAGE = "docker.io/library/python:3.12.8-slim-bookworm"
+# Images of the instruments and workloads (used by the Kubernetes overlays): Debian bookworm's
+# Python 3 (3.11), built on the machine that runs kind (provisioning.stack_images), since no
+# registry answers there and CPython 3.12 cannot be built offline; the name says what it holds.
+PYTHON_IMAGE = "localhost/odin-acceptance/debian-python3:3.11-bookworm"
 
 # -- the kwok target's control plane (built only when --target kwok asks for it) --------
 

@@ -90,6 +90,10 @@ COMPONENT_FAULTS = "component faults"  # it can stop and start one component of 
 # Loki, Promtail and Grafana are processes of this machine: they run only where the user
 # supplied them (odin_acceptance.provisioning.supplied); elsewhere the cluster pulls their images.
 SUPPLIED_EXECUTABLES = "supplied executables"
+# Loki, Promtail and Grafana can run in the target's cluster: an existing cluster pulls their
+# images; a kind cluster has them only where this machine's Docker holds them (the suite never
+# fetches them: AGPL-3.0), so without them kind deploys the rest of the stack.
+LOG_COMPONENTS = "Loki, Promtail and Grafana in the cluster"
 # A Prometheus runs the manifests' Kubernetes pod discovery against the target's cluster.
 POD_DISCOVERY = "Prometheus's Kubernetes discovery"
 # The cluster's nodes are simulated: thousands of GPU nodes fit on one machine.

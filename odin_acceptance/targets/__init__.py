@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from odin_acceptance.provisioning.supplied import Supplied
+from odin_acceptance.provisioning.versions import SUPPLIED
 from odin_acceptance.target_api import tags as tag_table
 from odin_acceptance.target_api.base import (
+    LOG_COMPONENTS,
     REAL_CONTAINERS,
     SUPPLIED_EXECUTABLES,
     Endpoints,
@@ -71,6 +73,13 @@ def skip_reason(capabilities: frozenset[str], tags: set[str], supplied: Supplied
         return (
             "needs Loki, Promtail or Grafana at work: on this cluster they run as containers, and its nodes run none "
             "(KWOK simulates them): --target kind, or a cluster with real nodes"
+        )
+    # ... and those that need only their pods to run (one Promtail per node) where they have no image.
+    if tags & (running | {"per_node"}) and LOG_COMPONENTS not in capabilities:
+        return (
+            "needs Loki, Promtail and Grafana in the cluster: their images "
+            f"({', '.join(image for c in SUPPLIED for image in c.images)}) are not in this machine's Docker, and the "
+            "suite never fetches them (AGPL-3.0): pull or load them into Docker, and kind loads them into the cluster"
         )
     return None
 

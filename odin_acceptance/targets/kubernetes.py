@@ -32,14 +32,16 @@ from odin_acceptance.clients.metrics_text import LabelFilter, metric_sum
 from odin_acceptance.clients.prometheus_api import PrometheusApi
 from odin_acceptance.core import timeouts
 from odin_acceptance.core.artifacts import Artifacts, from_titles
-from odin_acceptance.core.polling import eventually
+from odin_acceptance.core.polling import WaitTimeout, eventually
 from odin_acceptance.core.workloads import LoadableNode, ProbePods, StressedNode, Workload
 from odin_acceptance.pipelines.discovery_probe import probe_pods
+from odin_acceptance.provisioning import stack_images
 from odin_acceptance.provisioning.versions import COMPONENTS, KIND, KIND_NODE_IMAGE, PYTHON_IMAGE, SUPPLIED
 from odin_acceptance.stack_config import manifests
 from odin_acceptance.stack_config.services import stack_services
 from odin_acceptance.target_api.base import (
     KUBERNETES_API,
+    LOG_COMPONENTS,
     PER_NODE_CPU,
     POD_DISCOVERY,
     REAL_CONTAINERS,
@@ -50,18 +52,56 @@ from odin_acceptance.target_api.base import (
     api_snapshots,
 )
 from odin_acceptance.target_api.parts import Cluster, Nodes, Stack
+from odin_acceptance.targets.kind_dns import keep_dns_in_cluster
 from odin_acceptance.targets.kube_control_plane import KWOK_ANNOTATION
 from odin_acceptance.targets.local_pods import parse_cri_line
 from odin_acceptance.targets.overlay import OverlayDeployment, forwards, instrument_files
 from odin_acceptance.targets.run_scope import RunScope
 
 KIND_CONFIG = manifests.KIND_CLUSTER
+# The Docker network kind puts its clusters' nodes on (kind's default).
+KIND_NETWORK = "kind"
+# The `app` of the log components' workloads and Services (manifests/base).
+LOG_APPS = ("loki", "promtail", "grafana")
 # Promtail uses one inotify instance per tailed file set; kind nodes share the host's limits.
 INOTIFY_MINIMUM = {"max_user_instances": 512, "max_user_watches": 524288}
 
 
+def docker_has(image: str) -> bool:
+    return subprocess.run(["docker", "image", "inspect", image], capture_output=True, check=False).returncode == 0
+
+
+def node_containers(cluster: str) -> list[str]:
+    """The containers of a kind cluster (kind labels each with its cluster's name)."""
+    if shutil.which("docker") is None:
+        return []
+    out = subprocess.run(
+        ["docker", "ps", "-a", "-q", "--filter", f"label=io.x-k8s.kind.cluster={cluster}"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return out.stdout.split()
+
+
+def docker_network_exists(name: str) -> bool:
+    return subprocess.run(["docker", "network", "inspect", name], capture_output=True, check=False).returncode == 0
+
+
+def missing_log_images() -> list[str]:
+    """The images of Loki, Promtail and Grafana that this machine's Docker lacks (kind loads
+    only what Docker holds; the suite never fetches these)."""
+    return [image for c in SUPPLIED for image in c.images if not docker_has(image)]
+
+
 def pinned_images() -> list[str]:
     return sorted({image for c in COMPONENTS + SUPPLIED for image in c.images} | {PYTHON_IMAGE})
+
+
+def registry_images() -> list[str]:
+    """The pinned images a registry serves (the nightly pulls them); the instruments' image is
+    built wherever kind runs (provisioning.stack_images)."""
+    return [image for image in pinned_images() if image != PYTHON_IMAGE]
 
 
 # The Pod Security level of the namespaces the workloads run in: the strictest there is, as a
@@ -211,7 +251,7 @@ class ExistingCluster(Cluster):
     share of it is a namespace and a label (RunScope)."""
 
     # A cluster's nodes are machines (or VMs) of their own: each node's CPU counters are its own.
-    provides = frozenset({KUBERNETES_API, REAL_CONTAINERS, POD_DISCOVERY, PER_NODE_CPU})
+    provides = frozenset({KUBERNETES_API, REAL_CONTAINERS, POD_DISCOVERY, PER_NODE_CPU, LOG_COMPONENTS})
     name = "cluster"
     overlay_namespace = "odin-acceptance"
 
@@ -251,7 +291,11 @@ class ExistingCluster(Cluster):
 
     def start(self) -> None:
         self.ensure_cluster()
-        self.capabilities = cluster_capabilities(self.provides, self.api.nodes())
+        self.capabilities = cluster_capabilities(self.node_provides(), self.api.nodes())
+
+    def node_provides(self) -> frozenset[str]:
+        """What the cluster's nodes can run, before asking them (an existing cluster pulls images)."""
+        return self.provides
 
     def stop(self, *, failed: bool = False) -> None:
         """An existing cluster stays; what the run put in it is the stack's to remove."""
@@ -287,12 +331,17 @@ class KindCluster(ExistingCluster):
     # kind's nodes are containers on the host's kernel: every node-exporter reads the host's
     # /proc/stat, so a load on one node shows on all of them.
     provides = ExistingCluster.provides - {PER_NODE_CPU}
+    # kind puts every cluster on one Docker network, which `kind delete cluster` keeps: a
+    # network this run brought into being is this run's to remove.
+    created_network = False
 
     def __init__(self, options: TargetOptions) -> None:
         super().__init__(options)
         self.keep_cluster = options.keep_cluster
         self.node_image = options.kind_node_image or KIND_NODE_IMAGE
         self.created_cluster = False
+        self.images: list[stack_images.ImageOutcome] = []
+        self.timings: dict[str, str] = {}
 
     @classmethod
     def cluster_access(cls, options: TargetOptions) -> tuple[str | None, str | None]:
@@ -301,9 +350,12 @@ class KindCluster(ExistingCluster):
     @classmethod
     def preflight(cls, options: TargetOptions) -> frozenset[str]:
         preflight(cls.name)  # the cluster does not exist yet: kind's nodes run real containers
-        return cls.provides
+        return cls.provides if not missing_log_images() else cls.provides - {LOG_COMPONENTS}
 
     def ensure_cluster(self) -> None:
+        self.timings = {}
+        # Before the cluster: an image that cannot be built stops the run with nothing created.
+        self.images = stack_images.ensure_images(lambda message: print(message, flush=True))
         existing = subprocess.run(["kind", "get", "clusters"], capture_output=True, text=True, check=False).stdout
         if self.cluster_name not in existing.split():
             # --image sets every node's image: the pin lives in versions.py only, or it is built here.
@@ -313,17 +365,64 @@ class KindCluster(ExistingCluster):
             create += ["--wait", "180s"]
             if self.kubeconfig:
                 create += ["--kubeconfig", self.kubeconfig]
+            self.created_network = not docker_network_exists(KIND_NETWORK)
             self.created_cluster = True  # set first: a creation cut short is still ours to delete
+            started = time.monotonic()
             subprocess.run(create, check=True, timeout=timeouts.CLUSTER_CREATE)
+            self.timings["kind cluster created in"] = f"{time.monotonic() - started:.0f} s"
+        started = time.monotonic()
         for image in pinned_images():
-            present = subprocess.run(["docker", "image", "inspect", image], capture_output=True, check=False)
-            if present.returncode == 0:  # offline runs: images pre-pulled on the host
+            if docker_has(image):  # offline runs: images pre-pulled on the host
                 subprocess.run(
                     ["kind", "load", "docker-image", image, "--name", self.cluster_name],
                     check=True,
                     capture_output=True,
                     timeout=timeouts.CLUSTER_CREATE,
                 )
+        self.timings["images loaded into the nodes in"] = f"{time.monotonic() - started:.0f} s"
+
+    def node_provides(self) -> frozenset[str]:
+        return self.provides if not missing_log_images() else self.provides - {LOG_COMPONENTS}
+
+    def start(self) -> None:
+        super().start()
+        if self.created_cluster:  # a cluster found is left as it is
+            # Its DNS answers cluster names only: a pod's lookup never leaves the machine.
+            kubectl = ["kubectl", "--context", f"kind-{self.cluster_name}"]
+            keep_dns_in_cluster(kubectl + (["--kubeconfig", self.kubeconfig] if self.kubeconfig else []))
+
+    def _delete_nodes(self) -> None:
+        """`kind delete cluster` until no node container of the cluster is left: after Ctrl-C
+        during `kind create cluster`, Docker may still finish creating a node the interrupted
+        kind asked for, after a first delete."""
+
+        def deleted() -> None:
+            subprocess.run(
+                ["kind", "delete", "cluster", "--name", self.cluster_name],
+                capture_output=True,
+                check=False,
+                timeout=timeouts.CLUSTER_CREATE,
+            )
+            left = node_containers(self.cluster_name)
+            assert not left, f"node containers still there: {left}"
+
+        try:
+            eventually(deleted, timeout=timeouts.NODES_GONE, what=f"the kind cluster {self.cluster_name} deleted")
+        except WaitTimeout as exc:
+            self.left_behind.append(f"kind cluster {self.cluster_name}: {exc}")
+
+    def describe(self) -> dict[str, str]:
+        facts = super().describe()
+        missing = missing_log_images()
+        if missing:
+            facts["not deployed"] = (
+                f"Loki, Promtail and Grafana: their images ({', '.join(missing)}) are not in this machine's Docker "
+                "(AGPL-3.0: the suite never fetches them)"
+            )
+        for outcome in self.images:
+            facts[f"image {outcome.reference}"] = outcome.how
+        facts.update(self.timings)
+        return facts
 
     def stop(self, *, failed: bool = False) -> None:
         if not self.created_cluster:
@@ -334,12 +433,11 @@ class KindCluster(ExistingCluster):
             )
             return
         if shutil.which("kind"):
-            subprocess.run(
-                ["kind", "delete", "cluster", "--name", self.cluster_name],
-                capture_output=True,
-                check=False,
-                timeout=timeouts.CLUSTER_CREATE,
-            )
+            self._delete_nodes()
+        if self.created_network:  # Docker refuses while another cluster's containers use it: then it stays
+            removed = subprocess.run(["docker", "network", "rm", KIND_NETWORK], capture_output=True, check=False)
+            if removed.returncode != 0 and docker_network_exists(KIND_NETWORK):
+                self.left_behind.append(f"Docker network {KIND_NETWORK} kept: other containers use it")
 
 
 class OverlayStack(Stack):
@@ -370,6 +468,7 @@ class OverlayStack(Stack):
         )
         self.links: LinkWatch | None = None
         self._endpoints: Endpoints | None = None
+        self.ready_after: float | None = None  # seconds from the first apply to every API answering
         # Objects outside the overlay this run created (the workloads' namespaces).
         self.extra: list[tuple[str, str]] = []
         self.left_behind: list[str] = []
@@ -377,7 +476,12 @@ class OverlayStack(Stack):
     def start(self) -> None:
         if REAL_CONTAINERS not in self.cluster.capabilities:  # nothing serves them: their scenarios are skipped
             self.deployment.forwarded = forwards(self.deployment.manifest_dir, leave_out=("loki", "grafana"))
+        if LOG_COMPONENTS not in self.cluster.capabilities:  # no image to run: deployed without them
+            self.deployment.leave_out = LOG_APPS
+            self.deployment.forwarded = forwards(self.deployment.manifest_dir, leave_out=LOG_APPS)
+        started = time.monotonic()
         self._endpoints = e = self.deployment.deploy()
+        self.ready_after = time.monotonic() - started
         self.links = LinkWatch(
             {"prometheus": e.prometheus.metrics_text, "alertmanager": e.alertmanager.metrics_text},
             e.prometheus.targets,
@@ -387,6 +491,10 @@ class OverlayStack(Stack):
 
     def stop(self, *, failed: bool = False) -> None:
         self.deployment.stop()
+        if not self.deployment.applied and not self.extra:
+            # Nothing was applied (stopped before the deploy, e.g. Ctrl-C while kind created the
+            # cluster): nothing to remove, and no API to ask, whose error would hide the interrupt.
+            return
         if keeps_resources(self.keep_resources, failed):
             self.left_behind.append(
                 f"kept (--keep-resources={self.keep_resources}): namespace {self.scope.namespace} and everything "
@@ -452,6 +560,8 @@ class OverlayStack(Stack):
                 "resources after the run": f"--keep-resources={self.keep_resources}",
             }
         )
+        if self.ready_after is not None:
+            facts["stack deployed and ready in"] = f"{self.ready_after:.0f} s"
         return facts
 
 

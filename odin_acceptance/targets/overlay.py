@@ -53,6 +53,10 @@ ROLLOUTS = (
 )
 
 
+# What a left-out component consists of in the cluster (odin_acceptance.targets.kubernetes.LOG_APPS).
+LEFT_OUT_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "Service"}
+
+
 def instrument_files() -> list[Path]:
     return sorted(p for p in INSTRUMENTS.glob("*.py") if p.name != "__init__.py")
 
@@ -136,6 +140,9 @@ class OverlayDeployment:
         self.profile = profile
         self.forwards: dict[str, PortForward] = {}
         self.applied: list[dict[str, Any]] = []  # what deploy() applied, as applied
+        # The `app` of workloads and Services not deployed (their images are not available);
+        # their configs and RBAC still are, so the configs the scenarios read are the manifests'.
+        self.leave_out: tuple[str, ...] = ()
 
     @property
     def namespace(self) -> str:
@@ -156,10 +163,17 @@ class OverlayDeployment:
         ]
         objects = _documents(self.rendered()) + [doc for text in extra for doc in _documents(text)]
         objects = for_profile(objects, self.profile)
+        objects = [o for o in objects if not self._left_out(o)]
         if self.scope:
             objects = self.scope.apply(objects)
         # The namespace first: everything else lives in it.
         return sorted(objects, key=lambda o: o["kind"] != "Namespace")
+
+    def _left_out(self, obj: dict[str, Any]) -> bool:
+        return obj["kind"] in LEFT_OUT_KINDS and obj["metadata"].get("labels", {}).get("app") in self.leave_out
+
+    def rollouts(self) -> list[tuple[str, str]]:
+        return [(kind, name) for kind, name in ROLLOUTS if name not in self.leave_out]
 
     def deploy(self) -> Endpoints:
         """Apply everything, wait for every rollout, forward the Services; the stack's APIs."""
@@ -169,7 +183,7 @@ class OverlayDeployment:
         namespaces = [o for o in objects if o["kind"] == "Namespace"]
         k.apply(json.dumps({"apiVersion": "v1", "kind": "List", "items": namespaces}))
         k.apply(json.dumps({"apiVersion": "v1", "kind": "List", "items": objects[len(namespaces) :]}))
-        for kind, name in ROLLOUTS:
+        for kind, name in self.rollouts():
             wait_rolled_out(self.api, kind, name)
         selectors = {
             o["metadata"]["name"]: ",".join(f"{key}={value}" for key, value in o["spec"].get("selector", {}).items())
@@ -236,4 +250,4 @@ class OverlayDeployment:
         return manifests.Manifests(tuple(self.applied)).dashboard(title)
 
     def diagnostics(self) -> dict[str, str]:
-        return {**cluster_diagnostics(self.api, [name for _, name in ROLLOUTS]), **self.forward_notes()}
+        return {**cluster_diagnostics(self.api, [name for _, name in self.rollouts()]), **self.forward_notes()}
