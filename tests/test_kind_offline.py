@@ -11,9 +11,9 @@ from odin_acceptance.clients.kubectl import Kubectl
 from odin_acceptance.core.timing_profiles import PROFILES
 from odin_acceptance.provisioning import supplied
 from odin_acceptance.stack_config import manifests
+from odin_acceptance.target_api.base import LOG_COMPONENTS
 from odin_acceptance.targets import kubernetes as kube
 from odin_acceptance.targets import skip_reason, target_class
-from odin_acceptance.target_api.base import LOG_COMPONENTS
 from odin_acceptance.targets.overlay import OverlayDeployment, forwards
 
 NOTHING_SUPPLIED = supplied.Supplied({}, supplied.SUPPLIED)

@@ -16,8 +16,8 @@ from odin_acceptance.core.polling import eventually
 from odin_acceptance.core.timing_profiles import PROFILES
 from odin_acceptance.provisioning.kind_node_image import BUILT
 from odin_acceptance.stack_config import manifests
-from odin_acceptance.targets import create
 from odin_acceptance.target_api.base import TargetOptions
+from odin_acceptance.targets import create
 from odin_acceptance.targets.run_scope import RUN_LABEL
 from tests import kind_runs
 from tests.conftest import KindSetup, kind_args

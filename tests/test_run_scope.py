@@ -181,6 +181,10 @@ def test_a_kind_cluster_the_run_did_not_create_is_never_deleted(tmp_path, monkey
     kind = tmp_path / "kind"
     kind.write_text(f'#!/bin/sh\necho "$@" >> {calls}\n')
     kind.chmod(0o755)
+    # A Docker with no containers: this machine's own may run a real cluster of that name.
+    docker = tmp_path / "docker"
+    docker.write_text("#!/bin/sh\nexit 0\n")
+    docker.chmod(0o755)
     monkeypatch.setenv("PATH", f"{tmp_path}:/usr/bin:/bin")
     cluster = KindCluster.__new__(KindCluster)
     cluster.created_cluster, cluster.keep_cluster, cluster.keep_resources = False, False, "never"
