@@ -129,10 +129,11 @@ def test_kubectl_commands():
     assert PortForward.parse_port("Forwarding from [::1]:41234 -> 3100") is None
 
 
-def test_instrument_pod_uses_the_stock_image_and_the_configmap():
-    pod = kube.instrument_pod("odin-test", "w", "log_writer.py", ["--lines", "1"], node="worker")
+def test_instrument_pod_uses_the_clusters_image_and_the_configmap():
+    image = kube.KindCluster.instruments_image
+    pod = kube.instrument_pod("odin-test", "w", "log_writer.py", ["--lines", "1"], image, node="worker")
     [container] = pod["spec"]["containers"]
-    assert container["image"] in kube.pinned_images()
+    assert container["image"] == image and image in kube.pinned_images()
     assert container["command"][:3] == ["python", "-u", "/instruments/log_writer.py"]
     assert pod["spec"]["volumes"][0]["configMap"]["name"] == "odin-instruments"
     assert pod["spec"]["nodeName"] == "worker"
@@ -467,3 +468,22 @@ def test_a_forward_whose_pod_watch_fails_at_start_leaves_no_kubectl_running(tmp_
         assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text(), pid
 
     eventually(ended, timeout=10, what=f"the port-forward kubectl (pid {pid}) to be ended")
+
+
+def test_an_existing_cluster_runs_the_instruments_on_an_image_it_can_pull():
+    """The instruments' image built here exists only in this machine's Docker (and kind's
+    nodes): on a real cluster every instrument, in the overlay or started later, uses a
+    registry's image instead."""
+    from odin_acceptance.provisioning.versions import PYTHON_IMAGE
+
+    pulled = kube.ExistingCluster.instruments_image
+    assert not pulled.startswith("localhost/") and pulled != PYTHON_IMAGE
+    assert kube.KindCluster.instruments_image == PYTHON_IMAGE
+    deployment = {
+        "kind": "Deployment",
+        "spec": {"template": {"spec": {"containers": [{"image": PYTHON_IMAGE}, {"image": "quay.io/x:1"}]}}},
+    }
+    [swapped] = overlay.with_instruments_image([deployment], pulled)
+    assert [c["image"] for c in swapped["spec"]["template"]["spec"]["containers"]] == [pulled, "quay.io/x:1"]
+    rendered = (Path(overlay.__file__).parent.parent / "overlays" / "kind" / "instruments.yaml").read_text()
+    assert PYTHON_IMAGE in rendered, "the overlay's instruments no longer name PYTHON_IMAGE: nothing would be swapped"

@@ -187,6 +187,9 @@ SUPPLIED: tuple[SuppliedComponent, ...] = (LOKI, PROMTAIL, GRAFANA)
 # Python 3 (3.11), built on the machine that runs kind (provisioning.stack_images), since no
 # registry answers there and CPython 3.12 cannot be built offline; the name says what it holds.
 PYTHON_IMAGE = "localhost/odin-acceptance/debian-python3:3.11-bookworm"
+# What an existing cluster pulls for them instead: the image above lives only in the Docker
+# of the machine that built it (and in the kind nodes it was loaded into).
+PYTHON_REGISTRY_IMAGE = "docker.io/library/python:3.12.8-slim-bookworm"
 
 # -- the kwok target's control plane (built only when --target kwok asks for it) --------
 

@@ -36,7 +36,14 @@ from odin_acceptance.core.polling import WaitTimeout, eventually
 from odin_acceptance.core.workloads import LoadableNode, ProbePods, StressedNode, Workload
 from odin_acceptance.pipelines.discovery_probe import probe_pods
 from odin_acceptance.provisioning import stack_images
-from odin_acceptance.provisioning.versions import COMPONENTS, KIND, KIND_NODE_IMAGE, PYTHON_IMAGE, SUPPLIED
+from odin_acceptance.provisioning.versions import (
+    COMPONENTS,
+    KIND,
+    KIND_NODE_IMAGE,
+    PYTHON_IMAGE,
+    PYTHON_REGISTRY_IMAGE,
+    SUPPLIED,
+)
 from odin_acceptance.stack_config import manifests
 from odin_acceptance.stack_config.services import stack_services
 from odin_acceptance.target_api.base import (
@@ -132,6 +139,7 @@ def instrument_pod(
     name: str,
     script: str,
     args: list[str],
+    image: str,
     node: str | None = None,
     labels: Mapping[str, str] | None = None,
     resources: Mapping[str, Mapping[str, str]] | None = None,
@@ -141,7 +149,7 @@ def instrument_pod(
     `restricted` level, so a cluster enforcing it admits every pod the suite starts."""
     container: dict = {
         "name": "app",
-        "image": PYTHON_IMAGE,
+        "image": image,
         "imagePullPolicy": "IfNotPresent",
         "command": ["python", "-u", f"/instruments/{script}", *args],
         "volumeMounts": [{"name": "instruments", "mountPath": "/instruments"}],
@@ -252,6 +260,8 @@ class ExistingCluster(Cluster):
 
     # A cluster's nodes are machines (or VMs) of their own: each node's CPU counters are its own.
     provides = frozenset({KUBERNETES_API, REAL_CONTAINERS, POD_DISCOVERY, PER_NODE_CPU, LOG_COMPONENTS})
+    # The instruments' image this cluster can run: it pulls from a registry.
+    instruments_image = PYTHON_REGISTRY_IMAGE
     name = "cluster"
     overlay_namespace = "odin-acceptance"
 
@@ -331,6 +341,8 @@ class KindCluster(ExistingCluster):
     # kind's nodes are containers on the host's kernel: every node-exporter reads the host's
     # /proc/stat, so a load on one node shows on all of them.
     provides = ExistingCluster.provides - {PER_NODE_CPU}
+    # Built where kind runs and loaded into its nodes (provisioning.stack_images).
+    instruments_image = PYTHON_IMAGE
     # kind puts every cluster on one Docker network, which `kind delete cluster` keeps: a
     # network this run brought into being is this run's to remove.
     created_network = False
@@ -465,6 +477,7 @@ class OverlayStack(Stack):
             grafana_auth=self.grafana_auth,
             profile=options.profile,
             scope=self.scope,
+            instruments_image=cluster.instruments_image,
         )
         self.links: LinkWatch | None = None
         self._endpoints: Endpoints | None = None
@@ -586,7 +599,8 @@ class PodNodes(Nodes):
             instruments = yaml.safe_load(k.configmap_from_files("odin-instruments", instrument_files()))
             k.apply(json.dumps(self.scope.label(instruments)))
         pod_labels = {**(labels or {}), **self.scope.labels}
-        k.apply(json.dumps(instrument_pod(namespace, name, "log_writer.py", args, labels=pod_labels)))
+        image = self.stack.cluster.instruments_image
+        k.apply(json.dumps(instrument_pod(namespace, name, "log_writer.py", args, image, labels=pod_labels)))
         workload = Workload(namespace, name, "app")
         self._workloads.add(workload)
         return workload
@@ -610,7 +624,14 @@ class PodNodes(Nodes):
         started = time.time()
         resources = stress_resources(node.cpus, load)
         pod = instrument_pod(
-            k.namespace, name, "cpu_stress.py", args, node=node.node, labels=self.scope.labels, resources=resources
+            k.namespace,
+            name,
+            "cpu_stress.py",
+            args,
+            self.stack.cluster.instruments_image,
+            node=node.node,
+            labels=self.scope.labels,
+            resources=resources,
         )
         k.apply(json.dumps(pod))
         workload = Workload(k.namespace, name, "app")

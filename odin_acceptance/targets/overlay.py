@@ -22,6 +22,7 @@ from odin_acceptance.clients.prometheus_api import PrometheusApi
 from odin_acceptance.core import timeouts
 from odin_acceptance.core.polling import WaitTimeout, eventually
 from odin_acceptance.core.timing_profiles import TimingProfile
+from odin_acceptance.provisioning.versions import PYTHON_IMAGE
 from odin_acceptance.stack_config import manifests, render
 from odin_acceptance.stack_config.manifests import CONFIGS
 from odin_acceptance.stack_config.services import stack_services
@@ -105,6 +106,17 @@ def for_profile(objects: list[dict[str, Any]], profile: TimingProfile) -> list[d
     return out
 
 
+def with_instruments_image(objects: list[dict[str, Any]], image: str) -> list[dict[str, Any]]:
+    """The objects with every container of the overlay's instruments' image (PYTHON_IMAGE) on
+    `image`: an existing cluster cannot pull the one built here."""
+    for obj in objects:
+        spec = obj.get("spec", {}).get("template", {}).get("spec", {})
+        for container in spec.get("containers", []) + spec.get("initContainers", []):
+            if container.get("image") == PYTHON_IMAGE:
+                container["image"] = image
+    return objects
+
+
 def _documents(text: str) -> list[dict[str, Any]]:
     return [doc for doc in yaml.safe_load_all(text) if doc]
 
@@ -128,10 +140,12 @@ class OverlayDeployment:
         grafana_auth: tuple[str, str],
         profile: TimingProfile,
         scope: RunScope | None = None,
+        instruments_image: str = PYTHON_IMAGE,
     ) -> None:
         self.overlay = overlay
         self.manifest_dir = manifest_dir
         self.scope = scope
+        self.instruments_image = instruments_image  # the overlay names PYTHON_IMAGE; a cluster may run another
         namespace = scope.namespace if scope else kubectl.namespace
         self.kubectl = kubectl.at(namespace)  # writes: kustomize, apply, port-forward
         self.api = api.at(namespace)  # reads, and deletes of what the run made
@@ -164,6 +178,7 @@ class OverlayDeployment:
         objects = _documents(self.rendered()) + [doc for text in extra for doc in _documents(text)]
         objects = for_profile(objects, self.profile)
         objects = [o for o in objects if not self._left_out(o)]
+        objects = with_instruments_image(objects, self.instruments_image)
         if self.scope:
             objects = self.scope.apply(objects)
         # The namespace first: everything else lives in it.
