@@ -81,6 +81,7 @@ def target_options(config: pytest.Config) -> TargetOptions:
         nodes=config.getoption("--nodes"),
         gpu_nodes=config.getoption("--gpu-nodes"),
         gpus_per_node=config.getoption("--gpus-per-node"),
+        progress=lambda message: say(config, message),
     )
 
 

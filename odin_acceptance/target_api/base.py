@@ -42,6 +42,9 @@ class TargetOptions:
     nodes: int = DEFAULT_NODES  # kwok
     gpu_nodes: int = 0  # kwok: ODIN GPU nodes beside the `nodes`
     gpus_per_node: int = 8  # kwok: GPUs of each GPU node
+    # Where a long set-up step (an image build: minutes) says how it goes; a pytest run shows
+    # it past output capture.
+    progress: Callable[[str], None] = print
 
 
 @dataclass(frozen=True)

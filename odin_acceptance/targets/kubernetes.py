@@ -338,6 +338,7 @@ class KindCluster(ExistingCluster):
     cluster_name = "odin-acceptance"
     # `--kind-node-image`: the official pinned image, or `built` (kind_node_image.node_image).
     node_image = KIND_NODE_IMAGE
+    progress = staticmethod(print)  # TargetOptions.progress, once built
     # kind's nodes are containers on the host's kernel: every node-exporter reads the host's
     # /proc/stat, so a load on one node shows on all of them.
     provides = ExistingCluster.provides - {PER_NODE_CPU}
@@ -351,6 +352,7 @@ class KindCluster(ExistingCluster):
         super().__init__(options)
         self.keep_cluster = options.keep_cluster
         self.node_image = options.kind_node_image or KIND_NODE_IMAGE
+        self.progress = options.progress
         self.created_cluster = False
         self.images: list[stack_images.ImageOutcome] = []
         self.timings: dict[str, str] = {}
@@ -367,13 +369,14 @@ class KindCluster(ExistingCluster):
     def ensure_cluster(self) -> None:
         self.timings = {}
         # Before the cluster: an image that cannot be built stops the run with nothing created.
-        self.images = stack_images.ensure_images(lambda message: print(message, flush=True))
+        self.images = stack_images.ensure_images(self.progress)
         existing = subprocess.run(["kind", "get", "clusters"], capture_output=True, text=True, check=False).stdout
         if self.cluster_name not in existing.split():
             # --image sets every node's image: the pin lives in versions.py only, or it is built here.
             from odin_acceptance.provisioning.kind_node_image import node_image  # builds only on request
 
-            create = ["kind", "create", "cluster", "--config", str(KIND_CONFIG), "--image", node_image(self.node_image)]
+            image = node_image(self.node_image, self.progress)
+            create = ["kind", "create", "cluster", "--config", str(KIND_CONFIG), "--image", image]
             create += ["--wait", "180s"]
             if self.kubeconfig:
                 create += ["--kubeconfig", self.kubeconfig]
