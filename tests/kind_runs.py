@@ -58,12 +58,15 @@ def image_ids(references: list[str]) -> dict[str, str]:
 
 
 def clusters(env: dict[str, str]) -> list[str]:
-    out = subprocess.run(["kind", "get", "clusters"], capture_output=True, text=True, env=env, check=False)
+    # check=True: a kind that failed would list none, and "nothing left" would pass unseen.
+    out = subprocess.run(["kind", "get", "clusters"], capture_output=True, text=True, env=env, check=True, timeout=60)
     return out.stdout.split()
 
 
 def containers_of_the_cluster() -> list[str]:
-    return docker("ps", "-a", "--filter", CLUSTER_LABEL, "--format", "{{.Names}}").stdout.split()
+    listed = docker("ps", "-a", "--filter", CLUSTER_LABEL, "--format", "{{.Names}}")
+    assert listed.returncode == 0, f"docker ps failed: {listed.stderr}"  # else "none left" would pass unseen
+    return listed.stdout.split()
 
 
 def network_exists() -> bool:
@@ -71,7 +74,9 @@ def network_exists() -> bool:
 
 
 def delete_cluster(env: dict[str, str]) -> None:
-    subprocess.run(["kind", "delete", "cluster", "--name", CLUSTER], capture_output=True, env=env, check=False)
+    subprocess.run(
+        ["kind", "delete", "cluster", "--name", CLUSTER], capture_output=True, env=env, check=False, timeout=300
+    )
 
 
 def evidence(out: Path) -> dict:

@@ -21,7 +21,7 @@ from odin_acceptance.provisioning.kind_node_image import NodeImageError, ensure_
 from odin_acceptance.provisioning.versions import KIND, KUBECTL
 from odin_acceptance.targets.kind_dns import keep_dns_in_cluster
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.kind]  # needs Docker: the kind tier (make test-kind)
 
 TWO_NODES = """kind: Cluster
 apiVersion: kind.x-k8s.io/v1alpha4

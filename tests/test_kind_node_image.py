@@ -267,7 +267,7 @@ def test_the_kind_cluster_is_created_on_the_node_image_the_option_names(tmp_path
         (tmp_path / tool).chmod(0o755)
     monkeypatch.setenv("PATH", f"{tmp_path}:/usr/bin:/bin")
     monkeypatch.setattr(node, "ensure_node_image", lambda progress=print: "odin.local/kind-node:v1.34.11-abc")
-    monkeypatch.setattr(kube.stack_images, "ensure_images", lambda progress: [])  # tests/test_stack_images.py
+    monkeypatch.setattr(kube.stack_images, "ensure_images", lambda progress, stack=True: [])  # test_stack_images.py
     cluster = kube.KindCluster.__new__(kube.KindCluster)
     cluster.kubeconfig, cluster.created_cluster, cluster.node_image = None, False, node.BUILT
     cluster.ensure_cluster()

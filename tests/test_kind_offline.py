@@ -89,7 +89,7 @@ def _fake_tools(tmp_path, monkeypatch, network_exists: bool):
     for tool in ("kind", "docker"):
         (tmp_path / tool).chmod(0o755)
     monkeypatch.setenv("PATH", f"{tmp_path}:/usr/bin:/bin")
-    monkeypatch.setattr(kube.stack_images, "ensure_images", lambda progress: [])
+    monkeypatch.setattr(kube.stack_images, "ensure_images", lambda progress, stack=True: [])
     monkeypatch.setattr(kube, "pinned_images", lambda: [])
     cluster = kube.KindCluster.__new__(kube.KindCluster)
     cluster.kubeconfig, cluster.created_cluster, cluster.keep_cluster = None, False, False
@@ -159,3 +159,45 @@ def test_a_cluster_the_run_created_gets_dns_for_cluster_names_only(monkeypatch, 
     cluster.start()
     expected = [["kubectl", "--context", "kind-odin-acceptance", "--kubeconfig", "/k/config"]] if created else []
     assert said == expected
+
+
+@pytest.mark.parametrize(("choice", "stack_built"), [("built", True), (None, False), ("kindest/node:v1", False)])
+def test_only_a_node_built_here_gets_the_stack_images_built(choice, stack_built, monkeypatch):
+    """With the official node image (a laptop, the nightly) the nodes pull upstream's images
+    and the suite builds only the instruments' image, which no registry has."""
+    from odin_acceptance.provisioning import stack_images
+
+    asked: list[bool] = []
+
+    def ensure_images(progress, *, stack=True):
+        asked.append(stack)
+        raise RuntimeError("stop here")
+
+    monkeypatch.setattr(stack_images, "ensure_images", ensure_images)
+    cluster = kube.KindCluster.__new__(kube.KindCluster)
+    cluster.node_image = choice or kube.KIND_NODE_IMAGE
+    with pytest.raises(RuntimeError, match="stop here"):
+        cluster.ensure_cluster()
+    assert asked == [stack_built]
+
+
+def test_without_the_stack_only_the_instruments_image_is_built(monkeypatch):
+    from odin_acceptance.provisioning import stack_images
+
+    built: list[str] = []
+    monkeypatch.setattr(stack_images, "ensure_image", lambda recipe, progress: built.append(recipe.reference))
+    monkeypatch.setattr(stack_images, "ensure_python_image", lambda progress: built.append("python"))
+    stack_images.ensure_images(lambda _: None, stack=False)
+    assert built == ["python"]
+    built.clear()
+    stack_images.ensure_images(lambda _: None)
+    assert built == [r.reference for r in stack_images.STACK_RECIPES] + ["python"]
+
+
+def test_a_docker_that_cannot_list_is_not_read_as_no_node_left(tmp_path, monkeypatch):
+    """`docker ps` failing (daemon gone) must not count as "every node deleted"."""
+    cluster, calls = _fake_tools(tmp_path, monkeypatch, network_exists=True)
+    (tmp_path / "docker").write_text(f'#!/bin/sh\necho docker "$@" >> {calls}\necho "daemon gone" >&2\nexit 1\n')
+    cluster.created_cluster = True
+    cluster.stop(failed=True)
+    assert len(cluster.left_behind) == 1 and "docker ps failed" in cluster.left_behind[0], cluster.left_behind

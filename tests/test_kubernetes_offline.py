@@ -420,7 +420,7 @@ def test_the_kind_cluster_is_created_on_the_one_pinned_node_image(tmp_path, monk
         (tmp_path / tool).write_text(f'#!/bin/sh\necho {tool} "$@" >> {calls}\nexit {int(tool == "docker")}\n')
         (tmp_path / tool).chmod(0o755)
     monkeypatch.setenv("PATH", f"{tmp_path}:/usr/bin:/bin")
-    monkeypatch.setattr(kube.stack_images, "ensure_images", lambda progress: [])  # tests/test_stack_images.py
+    monkeypatch.setattr(kube.stack_images, "ensure_images", lambda progress, stack=True: [])  # test_stack_images.py
     cluster = kube.KindCluster.__new__(kube.KindCluster)
     cluster.kubeconfig, cluster.created_cluster = None, False
     cluster.ensure_cluster()

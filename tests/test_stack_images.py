@@ -98,6 +98,7 @@ def image_files(reference: str) -> dict[str, tarfile.TarInfo]:
 
 
 @pytest.mark.slow
+@pytest.mark.kind  # needs Docker: the kind tier (make test-kind)
 @needs_docker
 @pytest.mark.parametrize("recipe", stack_images.STACK_RECIPES, ids=lambda r: r.reference)
 def test_built_image_holds_upstreams_layout_and_a_second_run_builds_nothing(recipe, tmp_path):
@@ -144,6 +145,7 @@ def test_built_image_holds_upstreams_layout_and_a_second_run_builds_nothing(reci
 
 
 @pytest.mark.slow
+@pytest.mark.kind  # needs Docker: the kind tier (make test-kind)
 @needs_docker
 def test_instruments_image_runs_the_instruments_python_as_nobody():
     outcome = stack_images.ensure_python_image(lambda _m: None)

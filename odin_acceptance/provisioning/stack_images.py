@@ -335,6 +335,9 @@ def ensure_python_image(progress: Progress) -> ImageOutcome:
     return ImageOutcome(PYTHON_IMAGE, f"built here in {seconds:.0f} s: {how}", seconds)
 
 
-def ensure_images(progress: Progress = print) -> list[ImageOutcome]:
-    """Every image the kind target deploys that the suite may build (not the AGPL ones)."""
-    return [*(ensure_image(recipe, progress) for recipe in STACK_RECIPES), ensure_python_image(progress)]
+def ensure_images(progress: Progress = print, *, stack: bool = True) -> list[ImageOutcome]:
+    """The images the kind target deploys that the suite may build (not the AGPL ones): the
+    instruments' always (no registry has it), the stack's only with `stack` (where no
+    registry answers; elsewhere the nodes pull the official ones)."""
+    stack_images = [ensure_image(recipe, progress) for recipe in STACK_RECIPES] if stack else []
+    return [*stack_images, ensure_python_image(progress)]

@@ -87,7 +87,10 @@ def node_containers(cluster: str) -> list[str]:
         capture_output=True,
         text=True,
         check=False,
+        timeout=60,
     )
+    if out.returncode != 0:  # an empty answer would read as "no node left"
+        raise TargetError(f"docker ps failed, so the kind cluster's containers are unknown: {out.stderr.strip()}")
     return out.stdout.split()
 
 
@@ -368,8 +371,12 @@ class KindCluster(ExistingCluster):
 
     def ensure_cluster(self) -> None:
         self.timings = {}
+        from odin_acceptance.provisioning.kind_node_image import BUILT
+
         # Before the cluster: an image that cannot be built stops the run with nothing created.
-        self.images = stack_images.ensure_images(self.progress)
+        # Only a node built here (no registry) needs the stack's images built too: with the
+        # official node image the nodes pull upstream's, and a laptop's own Docker is left alone.
+        self.images = stack_images.ensure_images(self.progress, stack=self.node_image == BUILT)
         existing = subprocess.run(["kind", "get", "clusters"], capture_output=True, text=True, check=False).stdout
         if self.cluster_name not in existing.split():
             # --image sets every node's image: the pin lives in versions.py only, or it is built here.
@@ -412,18 +419,21 @@ class KindCluster(ExistingCluster):
         kind asked for, after a first delete."""
 
         def deleted() -> None:
-            subprocess.run(
-                ["kind", "delete", "cluster", "--name", self.cluster_name],
-                capture_output=True,
-                check=False,
-                timeout=timeouts.CLUSTER_CREATE,
-            )
+            try:
+                subprocess.run(
+                    ["kind", "delete", "cluster", "--name", self.cluster_name],
+                    capture_output=True,
+                    check=False,
+                    timeout=timeouts.NODES_GONE,
+                )
+            except subprocess.TimeoutExpired as exc:  # tried again until the deadline, then reported
+                raise AssertionError(f"kind delete cluster did not finish within {exc.timeout:.0f} s") from exc
             left = node_containers(self.cluster_name)
             assert not left, f"node containers still there: {left}"
 
         try:
             eventually(deleted, timeout=timeouts.NODES_GONE, what=f"the kind cluster {self.cluster_name} deleted")
-        except WaitTimeout as exc:
+        except (WaitTimeout, TargetError) as exc:  # reported as left behind; the rest of stop() still runs
             self.left_behind.append(f"kind cluster {self.cluster_name}: {exc}")
 
     def describe(self) -> dict[str, str]:
