@@ -52,6 +52,10 @@ CONTROLLER_QPS = "500"
 # Nodes per kubectl apply: kubectl creates them one request each; 500 took about 36 s on
 # two cores busy with the DaemonSets of the nodes before them, near its 60 s limit.
 NODE_BATCH = 250
+# KWOK's node stages: Leases every 10 s, a full status every 5 min, as kubelets do (why: the file).
+NODE_STAGES = Path(__file__).with_name("kwok_node_stages.yaml")
+# A kubelet's default lease (nodeLeaseDurationSeconds); KWOK renews it at a quarter of that.
+NODE_LEASE_SECONDS = 40
 
 
 class ControlPlaneError(OdinError, RuntimeError):
@@ -139,6 +143,12 @@ def port_forward_config(namespace: str | None, targets: Mapping[int, str]) -> st
     return yaml.safe_dump(doc, sort_keys=False)
 
 
+def kwok_configuration(extra: str = "") -> str:
+    """KWOK's --config: the node stages of NODE_STAGES, then `extra` (its port forwards)."""
+    stages = NODE_STAGES.read_text()
+    return f"{stages.rstrip()}\n---\n{extra}" if extra.strip() else stages
+
+
 def _openssl(*args: str, cwd: Path) -> None:
     proc = subprocess.run(["openssl", *args], cwd=cwd, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
@@ -219,7 +229,7 @@ class ControlPlane:
         self.directory.mkdir(parents=True, exist_ok=True)
         make_certificates(self.pki)
         self.kubeconfig.write_text(kubeconfig(self.server, self.pki))
-        (self.directory / "kwok.yaml").write_text(kwok_config)
+        (self.directory / "kwok.yaml").write_text(kwok_configuration(kwok_config))
         self._start_etcd()
         self._start_apiserver()
         for name, argv in self._controllers().items():
@@ -318,7 +328,7 @@ class ControlPlane:
                 f"--tls-cert-file={pki / 'admin.crt'}",
                 f"--tls-private-key-file={pki / 'admin.key'}",
                 f"--cidr={POD_CIDR}",
-                "--node-lease-duration-seconds=40",
+                f"--node-lease-duration-seconds={NODE_LEASE_SECONDS}",
             ],
         }
 
