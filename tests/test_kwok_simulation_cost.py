@@ -5,12 +5,15 @@ which at 5,000 nodes spends the two cores of this machine on status writes."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import datetime
 
 import pytest
 import yaml
 
+from odin_acceptance.clients.kube_api import is_ready, row_is_ready
+from odin_acceptance.core import timeouts
 from odin_acceptance.core.polling import eventually
 from odin_acceptance.provisioning import components
 from odin_acceptance.provisioning.versions import CONTROL_PLANE
@@ -21,6 +24,7 @@ from odin_acceptance.targets.kube_control_plane import (
     kwok_configuration,
     port_forward_config,
 )
+from odin_acceptance.verdicts import cluster_checks
 
 # KWOK's default heartbeat stage writes the status again within 20-25 s of the last write.
 DEFAULT_HEARTBEAT_MAX_S = 25
@@ -85,3 +89,78 @@ def test_a_simulated_node_renews_its_lease_and_leaves_its_status_alone(plane: Co
         f"{name}'s status was rewritten within {since:.0f} s (the Ready heartbeat moved): "
         "KWOK is patching node status on a loop, not every 5 min as a kubelet does"
     )
+
+
+@pytest.mark.parametrize(
+    ("ready", "gates", "counted"),
+    [
+        ("1/1", "<none>", True),
+        ("2/2", "1/1", True),
+        ("1/2", "<none>", False),
+        ("0/1", "<none>", False),
+        ("1/1", "0/1", False),
+        ("0/0", "<none>", False),
+    ],
+)
+def test_a_pod_row_is_ready_only_as_its_ready_condition_would_be(ready: str, gates: str, counted: bool) -> None:
+    assert row_is_ready({"Ready": ready, "Readiness Gates": gates}) is counted
+
+
+def _promtail_daemonset() -> dict:
+    labels = {"app": "promtail"}
+    pod = {
+        "metadata": {"labels": labels},
+        "spec": {
+            "containers": [{"name": "promtail", "image": "promtail:test"}],
+            "tolerations": [{"operator": "Exists"}],
+        },
+    }
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "DaemonSet",
+        "metadata": {"name": "promtail", "namespace": "default"},
+        "spec": {"selector": {"matchLabels": labels}, "template": pod},
+    }
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("provisioned")
+def test_the_per_node_check_reads_two_tables_and_agrees_with_the_whole_objects(plane: ControlPlane) -> None:
+    sent: list[str] = []
+    k = plane.api(sent=sent)
+    plane.kubectl().apply(json.dumps(_promtail_daemonset()))
+    eventually(
+        lambda: cluster_checks.daemonset_settled(k, "promtail"),
+        timeout=timeouts.ROLLOUT,
+        what="the test's promtail DaemonSet on both nodes",
+    )
+    plane.kubectl().run("cordon", "odin-kwok-worker")
+    try:
+
+        def whole_objects() -> dict[str, int]:
+            counts = {n["metadata"]["name"]: 0 for n in k.nodes() if not n["spec"].get("unschedulable")}
+            for pod in k.pods("app=promtail"):
+                if pod["spec"].get("nodeName") in counts and is_ready(pod):
+                    counts[pod["spec"]["nodeName"]] += 1
+            return counts
+
+        expected = whole_objects()
+        whole_bytes = k.received_bytes
+        eventually(
+            lambda: _same(cluster_checks.promtail_per_node(k), expected),
+            timeout=10,
+            what="the table-based check to see the cordon the objects show",
+        )
+        sent.clear()
+        before = k.received_bytes
+        assert cluster_checks.promtail_per_node(k) == {"odin-kwok-control-plane": 1}
+        assert sent == ["GET /api/v1/nodes", "GET /api/v1/namespaces/default/pods"], f"one check sent {sent}"
+        table_bytes = k.received_bytes - before
+        assert table_bytes < whole_bytes / 2, f"the tables cost {table_bytes} bytes, the objects {whole_bytes}"
+    finally:
+        plane.kubectl().run("uncordon", "odin-kwok-worker")
+
+
+def _same(counted: dict[str, int], expected: dict[str, int]) -> dict[str, int]:
+    assert counted == expected, f"table: {counted}, objects: {expected}"
+    return counted

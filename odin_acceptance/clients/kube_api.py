@@ -27,6 +27,15 @@ if TYPE_CHECKING:  # the client itself is imported at the first request: loading
 Obj = dict[str, Any]
 # kind -> the AppsV1Api method suffix (read_namespaced_<…>, list_namespaced_<…>).
 WORKLOAD_KINDS = {"deployment": "deployment", "statefulset": "stateful_set", "daemonset": "daemon_set"}
+# resourceVersion "0": the API server answers a list from its watch cache and reads nothing
+# from etcd (fresh to within its watch's delay, which a poll rides out). The checks that
+# a scale scenario repeats read this way; a one-off read of what was just written does not.
+FROM_WATCH_CACHE = "0"
+# A list as the API server's own table, what `kubectl get` prints, with includeObject=None:
+# a row of cells per object (name, ready containers, node, ...) and no object at all, so a
+# 5,000-pod answer is a few hundred kilobytes, not tens of megabytes of specs, statuses
+# and managedFields.
+TABLE = "application/json;as=Table;g=meta.k8s.io;v=v1"
 WORKLOAD_KIND_NAMES = {"deployment": "Deployment", "statefulset": "StatefulSet", "daemonset": "DaemonSet"}
 
 
@@ -125,7 +134,14 @@ class KubeApi:
 
     def _raw(self, method: Any, *args: Any, **kwargs: Any) -> bytes:
         """The body of one request of a typed API method, undeserialised."""
-        return method(*args, _preload_content=False, _request_timeout=timeouts.KUBE_REQUEST, **kwargs).data
+        body = method(*args, _preload_content=False, _request_timeout=timeouts.KUBE_REQUEST, **kwargs).data
+        self._shared["received"] = self.received_bytes + len(body)
+        return body
+
+    @property
+    def received_bytes(self) -> int:
+        """Bytes of the response bodies read so far through this client (and its `at`s)."""
+        return self._shared.get("received", 0)
 
     def _json(self, method: Any, *args: Any, **kwargs: Any) -> Any:
         return json.loads(self._raw(method, *args, **kwargs))
@@ -146,10 +162,53 @@ class KubeApi:
     def nodes(self) -> list[Obj]:
         return self._json(self.core.list_node)["items"]
 
-    def pods(self, selector: str | None = None, *, all_namespaces: bool = False) -> list[Obj]:
+    def table(self, path: str, **query: str) -> list[dict[str, str]]:
+        """One list of `path` ("/api/v1/nodes") as the API server's table, from its watch
+        cache: a dict of column name -> cell per row, no objects (TABLE). `query`: more
+        parameters (labelSelector, fieldSelector)."""
+        client = self.api_client
+        params = [("resourceVersion", FROM_WATCH_CACHE), ("includeObject", "None"), *query.items()]
+        method, url, headers, _, _ = client.param_serialize(
+            "GET", path, query_params=params, header_params={"Accept": TABLE}, auth_settings=["BearerToken"]
+        )
+        response = client.call_api(method, url, header_params=headers, _request_timeout=timeouts.KUBE_REQUEST)
+        body = response.read()
+        self._shared["received"] = self.received_bytes + len(body)
+        if not 200 <= response.status < 300:
+            raise _client().ApiException(
+                status=response.status, reason=response.reason, body=body.decode(errors="replace")
+            )
+        listed = json.loads(body)
+        if listed.get("kind") != "Table":
+            raise ValueError(f"GET {path} as a Table answered a {listed.get('kind')}")
+        columns = [c["name"] for c in listed["columnDefinitions"]]
+        return [dict(zip(columns, row["cells"], strict=True)) for row in listed.get("rows") or []]
+
+    def node_names(self, *, schedulable_only: bool = False, ready_only: bool = False) -> list[str]:
+        """The nodes' names, `schedulable_only`: of those not cordoned, `ready_only`: of those
+        whose Ready condition is True (one request of a table whatever the cluster's size)."""
+        selected = {"fieldSelector": "spec.unschedulable=false"} if schedulable_only else {}
+        rows = self.table("/api/v1/nodes", **selected)
+        # The Status cell: "Ready", "NotReady" or "Unknown", then ",SchedulingDisabled" if cordoned.
+        return [row["Name"] for row in rows if not ready_only or row["Status"].split(",")[0] == "Ready"]
+
+    def pod_rows(self, selector: str) -> list[dict[str, str]]:
+        """The namespace's pods matching a label selector as table rows: Name, Ready ("1/1"),
+        Status, Node, Readiness Gates, ... (one request whatever their number)."""
+        return self.table(f"/api/v1/namespaces/{self.namespace}/pods", labelSelector=selector)
+
+    def pods(self, selector: str | None = None, *, all_namespaces: bool = False, cached: bool = False) -> list[Obj]:
+        """The pods matching a label selector; `cached`: from the watch cache (FROM_WATCH_CACHE)."""
+        version = FROM_WATCH_CACHE if cached else None
         if all_namespaces:
-            return self._json(self.core.list_pod_for_all_namespaces, label_selector=selector)["items"]
-        return self._json(self.core.list_namespaced_pod, self.namespace, label_selector=selector)["items"]
+            listed = self._json(
+                self.core.list_pod_for_all_namespaces, label_selector=selector, resource_version=version
+            )
+        else:
+            listed = self._json(
+                self.core.list_namespaced_pod, self.namespace, label_selector=selector, resource_version=version
+            )
+        return listed["items"]
 
     def pod(self, name: str) -> Obj:
         return self._json(self.core.read_namespaced_pod, name, self.namespace)
@@ -251,6 +310,18 @@ def _service_account_groups(user: str) -> list[str]:
         return []
     namespace = user.split(":")[2]
     return ["system:serviceaccounts", f"system:serviceaccounts:{namespace}", "system:authenticated"]
+
+
+def row_is_ready(row: dict[str, str]) -> bool:
+    """A pod's table row says what makes its Ready condition True: every container ready
+    ("2/2") and every readiness gate met ("<none>" or "1/1"), as the kubelet decides it."""
+
+    def all_of(cell: str) -> bool:
+        ready, _, total = cell.partition("/")
+        return ready.isdigit() and total.isdigit() and int(total) > 0 and ready == total
+
+    gates = row.get("Readiness Gates", "<none>")
+    return all_of(row["Ready"]) and (gates == "<none>" or all_of(gates))
 
 
 def is_ready(obj: dict[str, Any]) -> bool:

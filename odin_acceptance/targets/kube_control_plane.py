@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 
 from odin_acceptance.clients.json_http import JsonApi
-from odin_acceptance.clients.kube_api import KubeApi, is_ready
+from odin_acceptance.clients.kube_api import KubeApi
 from odin_acceptance.clients.kubectl import Kubectl
 from odin_acceptance.core import timeouts
 from odin_acceptance.core.errors import OdinError
@@ -347,7 +347,7 @@ class ControlPlane:
 
         def all_ready() -> int:
             self._check_running()
-            ready = {n["metadata"]["name"] for n in api.nodes() if is_ready(n)}
+            ready = set(api.node_names(ready_only=True))
             missing = sorted(wanted - ready)
             assert not missing, f"{len(missing)} of {len(wanted)} nodes not Ready, e.g. {missing[:5]}"
             return len(wanted)

@@ -8,17 +8,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from odin_acceptance.clients.kube_api import KubeApi, is_ready
+from odin_acceptance.clients.kube_api import KubeApi, row_is_ready
 from odin_acceptance.core import timeouts
 from odin_acceptance.core.polling import eventually
 
 
 def promtail_per_node(k: KubeApi) -> dict[str, int]:
-    """Ready Promtail pods on each schedulable node (two list calls)."""
-    counts = {n["metadata"]["name"]: 0 for n in k.nodes() if not n["spec"].get("unschedulable")}
-    for pod in k.pods("app=promtail"):
-        node = pod["spec"].get("nodeName")
-        if node in counts and is_ready(pod):
+    """Ready Promtail pods on each schedulable node: two list calls from the API server's
+    watch cache whatever the node count, each answered as a table of the cells it needs."""
+    counts = dict.fromkeys(k.node_names(schedulable_only=True), 0)
+    for pod in k.pod_rows("app=promtail"):
+        node = pod["Node"]
+        if node in counts and row_is_ready(pod):
             counts[node] += 1
     return counts
 
@@ -29,7 +30,7 @@ def settled_promtail_per_node(k: KubeApi) -> dict[str, int]:
     is then a result, not something to wait for."""
     eventually(
         lambda: daemonset_settled(k, "promtail"),
-        timeout=timeouts.for_nodes(len(k.nodes())),
+        timeout=timeouts.for_nodes(len(k.node_names())),
         what="the Promtail DaemonSet to settle",
     )
     return promtail_per_node(k)
