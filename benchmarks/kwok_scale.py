@@ -123,9 +123,15 @@ def one_size(tools: dict[str, Path], count: int, overlay: str, workdir: Path) ->
         plane.stop()
 
 
+# The growth is fitted from this size up: below it, fixed costs (a request, a process's
+# start) hide how a cost grows.
+FIT_FROM_NODES = 100
+
+
 def growth(nodes: list[int], values: list[float]) -> float:
-    """The exponent b of the least-squares fit value = a * nodes**b (1: linear, 2: quadratic)."""
-    points = [(math.log(n), math.log(v)) for n, v in zip(nodes, values, strict=True) if n > 0 and v > 0]
+    """The exponent b of the least-squares fit value = a * nodes**b over the sizes from
+    FIT_FROM_NODES up (1: linear, 2: quadratic)."""
+    points = [(math.log(n), math.log(v)) for n, v in zip(nodes, values, strict=True) if n >= FIT_FROM_NODES and v > 0]
     if len(points) < 2:
         return float("nan")
     mean_x = sum(x for x, _ in points) / len(points)
@@ -151,7 +157,9 @@ def plot(results: list[dict], png: Path) -> None:
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
     for label, values in times.items():
         left.plot(nodes, values, marker="o", label=f"{label}, n^{growth(nodes, values):.2f}")
-    left.set(xscale="log", yscale="log", xlabel="simulated nodes", title="time and bytes")
+    left.set(
+        xscale="log", yscale="log", xlabel="simulated nodes", title=f"time and bytes (n^b fitted from {FIT_FROM_NODES})"
+    )
     left.legend(fontsize=7)
     for name in ("kube-apiserver", "etcd", "kwok", "kube-controller-manager"):
         values = [r["idle_cpu_share"].get(name, float("nan")) for r in results]

@@ -184,10 +184,15 @@ class KubeApi:
         columns = [c["name"] for c in listed["columnDefinitions"]]
         return [dict(zip(columns, row["cells"], strict=True)) for row in listed.get("rows") or []]
 
-    def node_names(self, *, schedulable_only: bool = False, ready_only: bool = False) -> list[str]:
-        """The nodes' names, `schedulable_only`: of those not cordoned, `ready_only`: of those
-        whose Ready condition is True (one request of a table whatever the cluster's size)."""
+    def node_names(
+        self, selector: str | None = None, *, schedulable_only: bool = False, ready_only: bool = False
+    ) -> list[str]:
+        """The names of the nodes matching a label selector, `schedulable_only`: of those not
+        cordoned, `ready_only`: of those whose Ready condition is True (one request of a table
+        whatever the cluster's size)."""
         selected = {"fieldSelector": "spec.unschedulable=false"} if schedulable_only else {}
+        if selector:
+            selected["labelSelector"] = selector
         rows = self.table("/api/v1/nodes", **selected)
         # The Status cell: "Ready", "NotReady" or "Unknown", then ",SchedulingDisabled" if cordoned.
         return [row["Name"] for row in rows if not ready_only or row["Status"].split(",")[0] == "Ready"]

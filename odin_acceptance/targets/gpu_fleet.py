@@ -150,7 +150,7 @@ class GpuFleet:
             raise TargetError(shortfall)
         started, self.seconds = time.perf_counter(), {}
         # Only nodes that do not exist yet: kubectl applies an existing node as one patch each.
-        present = {n["metadata"]["name"] for n in self.api.nodes()}
+        present = set(self.api.node_names())
         new = [n for n in gpu_nodes(size.nodes, size.gpus_per_node) if n.name not in present]
         if new:
             self.plane.register_nodes(new)
@@ -192,7 +192,7 @@ class GpuFleet:
 
     def _await_pods(self, size: FleetSize) -> list[tuple[str, str]]:
         """(pod address, node) of the fleet's dcgm-exporter pods, once each GPU node runs one."""
-        gpus = {n["metadata"]["name"] for n in self.api.nodes() if n["metadata"]["labels"].get(GPU_PRESENT_LABEL)}
+        gpus = set(self.api.node_names(f"{GPU_PRESENT_LABEL}=true"))
         assert len(gpus) == size.nodes, (
             f"the cluster has {len(gpus)} GPU nodes (--gpu-nodes), the fleet is to have {size.nodes}"
         )
