@@ -1,6 +1,6 @@
 """Benchmark: what the per-node check and the failure diagnostics cost as the cluster grows.
 
-    .venv/bin/python -m benchmarks.kwok_scale [--nodes 10,100,1000]
+    .venv/bin/python -m benchmarks.kwok_scale [--nodes 10,100,1000,5000]
 
 For each size: a fresh control plane (odin_acceptance.targets.kube_control_plane) with that many
 simulated nodes (one of them the tainted control plane), the kwok overlay applied so the
@@ -173,7 +173,7 @@ def plot(results: list[dict], png: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--nodes", default="10,100,1000")
+    parser.add_argument("--nodes", default="10,100,1000,5000")
     parser.add_argument("--output", default="reports/kwok-scale.json")
     parser.add_argument("--plot", default="docs/kwok-scale.png", help="the curves, drawn from --output")
     parser.add_argument("--plot-only", action="store_true", help="draw --plot from an earlier --output; run nothing")
