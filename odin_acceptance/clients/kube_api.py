@@ -134,7 +134,11 @@ class KubeApi:
 
     def _raw(self, method: Any, *args: Any, **kwargs: Any) -> bytes:
         """The body of one request of a typed API method, undeserialised."""
-        body = method(*args, _preload_content=False, _request_timeout=timeouts.KUBE_REQUEST, **kwargs).data
+        return self._received(
+            method(*args, _preload_content=False, _request_timeout=timeouts.KUBE_REQUEST, **kwargs).data
+        )
+
+    def _received(self, body: bytes) -> bytes:
         self._shared["received"] = self.received_bytes + len(body)
         return body
 
@@ -172,8 +176,7 @@ class KubeApi:
             "GET", path, query_params=params, header_params={"Accept": TABLE}, auth_settings=["BearerToken"]
         )
         response = client.call_api(method, url, header_params=headers, _request_timeout=timeouts.KUBE_REQUEST)
-        body = response.read()
-        self._shared["received"] = self.received_bytes + len(body)
+        body = self._received(response.read())
         if not 200 <= response.status < 300:
             raise _client().ApiException(
                 status=response.status, reason=response.reason, body=body.decode(errors="replace")
@@ -202,18 +205,10 @@ class KubeApi:
         Status, Node, Readiness Gates, ... (one request whatever their number)."""
         return self.table(f"/api/v1/namespaces/{self.namespace}/pods", labelSelector=selector)
 
-    def pods(self, selector: str | None = None, *, all_namespaces: bool = False, cached: bool = False) -> list[Obj]:
-        """The pods matching a label selector; `cached`: from the watch cache (FROM_WATCH_CACHE)."""
-        version = FROM_WATCH_CACHE if cached else None
+    def pods(self, selector: str | None = None, *, all_namespaces: bool = False) -> list[Obj]:
         if all_namespaces:
-            listed = self._json(
-                self.core.list_pod_for_all_namespaces, label_selector=selector, resource_version=version
-            )
-        else:
-            listed = self._json(
-                self.core.list_namespaced_pod, self.namespace, label_selector=selector, resource_version=version
-            )
-        return listed["items"]
+            return self._json(self.core.list_pod_for_all_namespaces, label_selector=selector)["items"]
+        return self._json(self.core.list_namespaced_pod, self.namespace, label_selector=selector)["items"]
 
     def pod(self, name: str) -> Obj:
         return self._json(self.core.read_namespaced_pod, name, self.namespace)
