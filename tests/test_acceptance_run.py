@@ -133,6 +133,7 @@ def test_alertmanager_data_off_its_volume_claim_is_lost_with_the_pod(tmp_path, m
     assert "Alertmanager's --storage.path is not on the manifests' volume claim" in proc.stdout
 
 
+@pytest.mark.cpu
 def test_cpu_stress_raises_high_cpu_usage_on_time_on_the_local_node(tmp_path):
     # About 13 minutes: the rate window (5 m) is never shortened by the timing profile, and
     # the plan's 300 s stress runs in full (D10).
@@ -146,6 +147,7 @@ def test_cpu_stress_raises_high_cpu_usage_on_time_on_the_local_node(tmp_path):
     assert held["within"] and 60 < held["value"] < 300, held
 
 
+@pytest.mark.cpu
 def test_a_lowered_cpu_threshold_fails_the_live_stress_scenario(tmp_path, manifest_copy):
     # About 5 minutes: 77 % instead of 80 % is crossed 9 s early under full load (the bound
     # is ± 2 s); promtool's 30-second evaluations cannot tell them apart.
