@@ -33,13 +33,11 @@ acceptance: $(DEPS)
 test: $(DEPS) lint
 	$(VENV)/bin/pytest -c tests/pytest.ini tests -m "not kind and not cpu" $(PYTEST_ARGS)
 
-## test-cpu: the CPU tier: the local CPU-stress journeys (about 18 min, set by the rule's 5-minute rate window and
-## the plan's 300 s stress; the host's own counters are judged, so nothing else should run meanwhile)
+## test-cpu: the CPU tier: the local CPU-stress journeys (minutes set by the rule's 5-minute window; run it alone)
 test-cpu: $(DEPS)
 	$(VENV)/bin/pytest -c tests/pytest.ini tests -m cpu $(PYTEST_ARGS)
 
-## test-kind: the kind tier: the suite on three-node kind clusters with real containers, node and stack
-## images built here (needs a Docker that runs privileged containers: as root, .ci/prepare-docker)
+## test-kind: the kind tier: the suite on kind clusters with real containers (needs Docker: .ci/prepare-docker)
 test-kind: $(DEPS)
 	$(VENV)/bin/pytest -c tests/pytest.ini tests -m kind $(PYTEST_ARGS)
 

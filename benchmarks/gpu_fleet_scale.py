@@ -184,7 +184,10 @@ def main() -> None:
     output.parent.mkdir(parents=True, exist_ok=True)
     for count in (int(n) for n in args.gpu_nodes.split(",")):
         try:
-            result = one_size(tools, count, "real" if count >= args.real_from else args.timing)
+            timing = "real" if count >= args.real_from else args.timing
+            if timing != args.timing:
+                print(f"{count} GPU nodes: --timing real (--real-from {args.real_from})", flush=True)
+            result = one_size(tools, count, timing)
         except Exception as exc:  # a size the machine cannot hold is a result too
             result = {"gpu_nodes": count, "failed": f"{type(exc).__name__}: {exc}"[:2000]}
         print(json.dumps(result), flush=True)

@@ -97,7 +97,7 @@ def one_group(
 @when(parsers.parse("the cluster grows to {nodes:n} nodes"))
 def cluster_grows(target: Target, nodes: int) -> None:
     k = target.cluster.kubernetes()
-    before, present = cluster_checks.desired_pods(k, "promtail"), len(k.node_names())
+    before, present = cluster_checks.desired_pods(k, "promtail"), len(k.node_names(from_cache=False))
     grown = target.cluster.grow_to(nodes)
     assert grown == nodes, f"the cluster has {grown} nodes, not {nodes}"
     if grown > present:

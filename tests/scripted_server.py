@@ -21,6 +21,8 @@ class ScriptedServer(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), _Handler)
         self.script = script
         self.seen: list[tuple[str, str, Any]] = []
+        # The same requests as sent: path with its query, and headers.
+        self.sent_raw: list[tuple[str, dict[str, str]]] = []
 
     @property
     def url(self) -> str:
@@ -39,6 +41,7 @@ class _Handler(BaseHTTPRequestHandler):
             body = raw.decode(errors="replace")
         path = self.path.split("?")[0]
         self.server.seen.append((self.command, path, body))
+        self.server.sent_raw.append((self.path, dict(self.headers)))
         replies = self.server.script.get(path, [NOT_FOUND])
         status, payload = replies.pop(0) if len(replies) > 1 else replies[0]
         if callable(payload):

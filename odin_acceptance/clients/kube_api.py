@@ -27,15 +27,18 @@ if TYPE_CHECKING:  # the client itself is imported at the first request: loading
 Obj = dict[str, Any]
 # kind -> the AppsV1Api method suffix (read_namespaced_<…>, list_namespaced_<…>).
 WORKLOAD_KINDS = {"deployment": "deployment", "statefulset": "stateful_set", "daemonset": "daemon_set"}
-# resourceVersion "0": the API server answers a list from its watch cache and reads nothing
-# from etcd (fresh to within its watch's delay, which a poll rides out). The checks that
-# a scale scenario repeats read this way; a one-off read of what was just written does not.
+# resourceVersion "0": the API server answers a list from its watch cache as it stands, with
+# no wait for the cache to catch up with etcd (fresh to within its watch's delay, which a
+# poll rides out). What a wait polls reads this way; a one-off read that must see what was
+# just written leaves it out (a consistent list, which 1.31+ also serves from the cache once
+# it has caught up).
 FROM_WATCH_CACHE = "0"
 # A list as the API server's own table, what `kubectl get` prints, with includeObject=None:
 # a row of cells per object (name, ready containers, node, ...) and no object at all, so a
 # 5,000-pod answer is a few hundred kilobytes, not tens of megabytes of specs, statuses
-# and managedFields.
-TABLE = "application/json;as=Table;g=meta.k8s.io;v=v1"
+# and managedFields. Plain JSON is accepted too, so a server or proxy without tables answers
+# with a list, which `table` names, rather than a bare 406.
+TABLE = "application/json;as=Table;g=meta.k8s.io;v=v1, application/json"
 WORKLOAD_KIND_NAMES = {"deployment": "Deployment", "statefulset": "StatefulSet", "daemonset": "DaemonSet"}
 
 
@@ -77,7 +80,8 @@ class KubeApi:
     namespace: str
     # When a list is given, every request sent is appended to it (the counting client).
     sent: list[str] | None = field(default=None, compare=False)
-    _shared: dict[str, client.ApiClient] = field(default_factory=dict, repr=False, compare=False)
+    # The ApiClient ("client") and the bytes received ("received"), shared with `at`'s views.
+    _shared: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def at(self, namespace: str) -> KubeApi:
         """The same cluster, connection and counter, another namespace."""
@@ -166,44 +170,53 @@ class KubeApi:
     def nodes(self) -> list[Obj]:
         return self._json(self.core.list_node)["items"]
 
-    def table(self, path: str, **query: str) -> list[dict[str, str]]:
-        """One list of `path` ("/api/v1/nodes") as the API server's table, from its watch
-        cache: a dict of column name -> cell per row, no objects (TABLE). `query`: more
-        parameters (labelSelector, fieldSelector)."""
+    def table(self, path: str, *, from_cache: bool = True, **query: str) -> list[dict[str, str]]:
+        """One list of `path` ("/api/v1/nodes") as the API server's table: a dict of column
+        name -> cell per row, no objects (TABLE). `from_cache`: as the watch cache stands
+        (FROM_WATCH_CACHE), else consistent with etcd. `query`: more parameters
+        (labelSelector, fieldSelector)."""
         client = self.api_client
-        params = [("resourceVersion", FROM_WATCH_CACHE), ("includeObject", "None"), *query.items()]
+        params = [("includeObject", "None"), *query.items()]
+        if from_cache:
+            params.append(("resourceVersion", FROM_WATCH_CACHE))
         method, url, headers, _, _ = client.param_serialize(
             "GET", path, query_params=params, header_params={"Accept": TABLE}, auth_settings=["BearerToken"]
         )
         response = client.call_api(method, url, header_params=headers, _request_timeout=timeouts.KUBE_REQUEST)
-        body = self._received(response.read())
+        body = response.read()
         if not 200 <= response.status < 300:
-            raise _client().ApiException(
-                status=response.status, reason=response.reason, body=body.decode(errors="replace")
+            # As the typed methods raise it: 429 and 5xx are "not yet" to a wait, the rest answers.
+            raise _client().ApiException.from_response(
+                http_resp=response, body=body.decode(errors="replace"), data=None
             )
+        self._received(body)
         listed = json.loads(body)
         if listed.get("kind") != "Table":
             raise ValueError(f"GET {path} as a Table answered a {listed.get('kind')}")
         columns = [c["name"] for c in listed["columnDefinitions"]]
         return [dict(zip(columns, row["cells"], strict=True)) for row in listed.get("rows") or []]
 
-    def node_names(
-        self, selector: str | None = None, *, schedulable_only: bool = False, ready_only: bool = False
-    ) -> list[str]:
-        """The names of the nodes matching a label selector, `schedulable_only`: of those not
-        cordoned, `ready_only`: of those whose Ready condition is True (one request of a table
-        whatever the cluster's size)."""
+    def node_readiness(
+        self, selector: str | None = None, *, schedulable_only: bool = False, from_cache: bool = True
+    ) -> dict[str, bool]:
+        """Node name -> whether its Ready condition is True, for the nodes matching a label
+        selector, `schedulable_only`: not cordoned (one request of a table whatever the
+        cluster's size; `from_cache` as for `table`)."""
         selected = {"fieldSelector": "spec.unschedulable=false"} if schedulable_only else {}
         if selector:
             selected["labelSelector"] = selector
-        rows = self.table("/api/v1/nodes", **selected)
-        # The Status cell: "Ready", "NotReady" or "Unknown", then ",SchedulingDisabled" if cordoned.
-        return [row["Name"] for row in rows if not ready_only or row["Status"].split(",")[0] == "Ready"]
+        rows = self.table("/api/v1/nodes", from_cache=from_cache, **selected)
+        # The Status cell: "Ready", "NotReady" (Ready False or Unknown), then ",SchedulingDisabled" if cordoned.
+        return {row["Name"]: row["Status"].split(",")[0] == "Ready" for row in rows}
 
-    def pod_rows(self, selector: str) -> list[dict[str, str]]:
+    def node_names(self, selector: str | None = None, *, from_cache: bool = True) -> list[str]:
+        """The names of the nodes matching a label selector (one request of a table)."""
+        return list(self.node_readiness(selector, from_cache=from_cache))
+
+    def pod_rows(self, selector: str, *, from_cache: bool = True) -> list[dict[str, str]]:
         """The namespace's pods matching a label selector as table rows: Name, Ready ("1/1"),
-        Status, Node, Readiness Gates, ... (one request whatever their number)."""
-        return self.table(f"/api/v1/namespaces/{self.namespace}/pods", labelSelector=selector)
+        Status, IP, Node, Readiness Gates, ... (one request whatever their number)."""
+        return self.table(f"/api/v1/namespaces/{self.namespace}/pods", from_cache=from_cache, labelSelector=selector)
 
     def pods(self, selector: str | None = None, *, all_namespaces: bool = False) -> list[Obj]:
         if all_namespaces:
@@ -313,8 +326,10 @@ def _service_account_groups(user: str) -> list[str]:
 
 
 def row_is_ready(row: dict[str, str]) -> bool:
-    """A pod's table row says what makes its Ready condition True: every container ready
-    ("2/2") and every readiness gate met ("<none>" or "1/1"), as the kubelet decides it."""
+    """What a pod's table row says of its readiness: every container ready ("2/2") and every
+    readiness gate met ("<none>" or "1/1"). Not all of the Ready condition: when its node
+    stops reporting, the node controller turns the pods' Ready condition False and leaves
+    the containers' flags as they were, so a check must also ask whether the node is Ready."""
 
     def all_of(cell: str) -> bool:
         ready, _, total = cell.partition("/")

@@ -149,8 +149,8 @@ class GpuFleet:
         if shortfall:
             raise TargetError(shortfall)
         started, self.seconds = time.perf_counter(), {}
-        # Only nodes that do not exist yet: kubectl applies an existing node as one patch each.
-        present = set(self.api.node_names())
+        # Only nodes that do not exist yet (they are created, not applied), read consistently.
+        present = set(self.api.node_names(from_cache=False))
         new = [n for n in gpu_nodes(size.nodes, size.gpus_per_node) if n.name not in present]
         if new:
             self.plane.register_nodes(new)
@@ -197,18 +197,19 @@ class GpuFleet:
             f"the cluster has {len(gpus)} GPU nodes (--gpu-nodes), the fleet is to have {size.nodes}"
         )
 
+        # The pods' port is their DaemonSet's: the pods are read as table rows, without specs.
+        [port] = [
+            p["containerPort"]
+            for c in yaml.safe_load(DAEMONSET.read_text())["spec"]["template"]["spec"]["containers"]
+            for p in c.get("ports", [])
+            if p.get("name") == "metrics"
+        ]
+
         def running() -> list[tuple[str, str]]:
-            pods = self.api.pods(FLEET_PODS)
             served, on_node = [], {}
-            for pod in pods:
-                ip, node = pod.get("status", {}).get("podIP"), pod["spec"].get("nodeName")
-                port = next(
-                    p["containerPort"]
-                    for c in pod["spec"]["containers"]
-                    for p in c.get("ports", [])
-                    if p.get("name") == "metrics"
-                )
-                if ip and pod["status"].get("phase") == "Running":
+            for pod in self.api.pod_rows(FLEET_PODS):
+                ip, node = pod["IP"], pod["Node"]
+                if ip not in ("", "<none>") and pod["Status"] == "Running":
                     served.append((f"{ip}:{port}", node))
                     on_node[node] = on_node.get(node, 0) + 1
             wrong = {n: on_node.get(n, 0) for n in gpus if on_node.get(n, 0) != 1}

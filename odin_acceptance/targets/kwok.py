@@ -122,7 +122,7 @@ class KwokCluster(Cluster):
         return self._witness
 
     def grow_to(self, nodes: int) -> int:
-        present = set(self.api.node_names())
+        present = set(self.api.node_names(from_cache=False))
         # Workers of the next numbers, until the cluster has `nodes`.
         candidates = (n for n in cluster_nodes(nodes + 1) if n.name not in present)
         new = [next(candidates) for _ in range(max(0, nodes - len(present)))]

@@ -13,13 +13,16 @@ from odin_acceptance.core import timeouts
 from odin_acceptance.core.polling import eventually
 
 
-def promtail_per_node(k: KubeApi) -> dict[str, int]:
-    """Ready Promtail pods on each schedulable node: two list calls from the API server's
-    watch cache whatever the node count, each answered as a table of the cells it needs."""
-    counts = dict.fromkeys(k.node_names(schedulable_only=True), 0)
-    for pod in k.pod_rows("app=promtail"):
+def promtail_per_node(k: KubeApi, *, from_cache: bool = True) -> dict[str, int]:
+    """Ready Promtail pods on each schedulable node: two list calls whatever the node count,
+    each answered as a table of the cells it needs (`from_cache`: as a poll reads, see
+    KubeApi.table). A pod on a node that is not Ready counts as not ready, as its Ready
+    condition would."""
+    ready_node = k.node_readiness(schedulable_only=True, from_cache=from_cache)
+    counts = dict.fromkeys(ready_node, 0)
+    for pod in k.pod_rows("app=promtail", from_cache=from_cache):
         node = pod["Node"]
-        if node in counts and row_is_ready(pod):
+        if ready_node.get(node) and row_is_ready(pod):
             counts[node] += 1
     return counts
 
@@ -33,7 +36,8 @@ def settled_promtail_per_node(k: KubeApi) -> dict[str, int]:
         timeout=timeouts.for_nodes(len(k.node_names())),
         what="the Promtail DaemonSet to settle",
     )
-    return promtail_per_node(k)
+    # Read once, after the DaemonSet's status said every pod is ready: consistent, not cached.
+    return promtail_per_node(k, from_cache=False)
 
 
 def desired_pods(k: KubeApi, name: str) -> int:
