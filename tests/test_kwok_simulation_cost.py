@@ -51,6 +51,8 @@ def test_the_configuration_gives_kwok_both_node_stages_and_keeps_the_port_forwar
     # A kubelet's nodeStatusReportFrequency is 5 min: nothing shorter rewrites the status.
     assert delay["durationMilliseconds"] >= 300_000 and delay["jitterDurationMilliseconds"] >= 300_000
     assert [d["kind"] for d in docs].count("ClusterPortForward") == 1
+    [options] = [d["options"] for d in docs if d["kind"] == "KwokConfiguration"]
+    assert options["nodeLeaseParallelism"] >= 32, "4 at a time cannot renew 5,000 Leases every 10 s"
     assert kwok_configuration() == kwok_configuration("  \n")
 
 
