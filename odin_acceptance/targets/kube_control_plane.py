@@ -49,9 +49,9 @@ SERVICE_CIDR = "10.96.0.0/16"
 # Client rate limits of the controllers: the defaults (20 QPS) make a 1,000-node
 # DaemonSet roll out in minutes, which would measure the limiter, not the suite.
 CONTROLLER_QPS = "500"
-# Nodes per `kubectl create`: one request each (an apply would first GET each and store a
-# last-applied copy in it); 500 applied took about 36 s on two cores busy with the
-# DaemonSets of the nodes before them, near kubectl's 60 s limit.
+# Nodes per `kubectl create` (one request each; an apply would first GET each): each call
+# stays well inside kubectl's 60 s limit on two cores busy with the DaemonSets of the nodes
+# created before (500 per apply once took about 36 s).
 NODE_BATCH = 250
 # How KWOK plays the kubelets: Leases every 10 s, a full node status every 5 min, pods Ready
 # again after their node recovers, as kubelets do (why: the file).
