@@ -4,6 +4,8 @@ from the manifests (their discovery job verbatim, never static targets)."""
 
 import ipaddress
 import re
+import time
+from types import SimpleNamespace
 
 import kubernetes_validate
 import pytest
@@ -21,6 +23,7 @@ from odin_acceptance.targets.kube_control_plane import (
     cluster_nodes,
     gpu_nodes,
 )
+from odin_acceptance.verdicts.fleet_alerts import late_gpus
 
 PROMETHEUS_YML = (manifests.BASE / "prometheus" / "prometheus.yml").read_text()
 LOCAL = StandIns({"alertmanager": 9093}, {"alertmanager": "127.0.0.1:40093"})
@@ -100,3 +103,28 @@ def test_scale_scenarios_run_where_nodes_are_simulated():
     assert skip_reason(target_class("local").capabilities, {"scale"}) is not None
     assert "--target kwok" in skip_reason(frozenset(), {"scale"})
     assert skip_reason(frozenset({SIMULATED_FLEET}), {"scale"}) is None
+
+
+def test_a_fleet_wait_that_times_out_says_which_gpus_are_late_and_how_their_scrapes_went():
+    # What the fifty-GPU scenario prints when some GPUs' alerts are late: their alert state
+    # and their exporter's scrapes (a failed or late scrape restarts a GPU's hold).
+    answers = {
+        'ALERTS{alertname="GPUHighTemperature",Hostname="gpu-node-7",gpu="3"}': [
+            {"metric": {"alertstate": "pending"}, "value": [0, "1"]}
+        ],
+        'DCGM_FI_DEV_GPU_TEMP{Hostname="gpu-node-7",gpu="3"}': [
+            {"metric": {"instance": "127.65.0.7:9400"}, "value": [0, "85"]}
+        ],
+    }
+
+    def query(expr):
+        if expr.startswith('up{instance="127.65.0.7:9400"}['):
+            return [{"values": [[100.0, "1"], [100.5, "1"], [101.0, "0"], [102.7, "1"], [103.2, "1"]]}]
+        return answers.get(expr, [])
+
+    pipeline = SimpleNamespace(api=SimpleNamespace(prometheus=SimpleNamespace(query=query)))
+    text = late_gpus(pipeline, [("gpu-node-7", "3"), ("gpu-node-9", "3")], "GPUHighTemperature", time.time() - 10)
+    assert "2 GPUs not named yet" in text, text
+    assert "GPU 3 of gpu-node-7: alert pending; exporter 127.65.0.7:9400: 5 scrapes in 10s, 1 failed, " in text, text
+    assert "longest gap 1.70 s" in text, text
+    assert "GPU 3 of gpu-node-9: alert not pending; exporter ?: 0 scrapes" in text, text

@@ -31,7 +31,7 @@ class WaitTimeout(OdinError, AssertionError):
     """A condition did not hold by its deadline: a failed criterion, so also an AssertionError."""
 
     def __init__(self, what: str, timeout: float, elapsed: float, last: str, hint: str = "") -> None:
-        self.what, self.timeout, self.elapsed, self.last = what, timeout, elapsed, last
+        self.what, self.timeout, self.elapsed, self.last, self.hint = what, timeout, elapsed, last, hint
         message = f"timed out after {elapsed:.1f} s (deadline {timeout:.1f} s) waiting for {what}\n  last seen: {last}"
         if hint:
             message += f"\n  hint: {hint}"

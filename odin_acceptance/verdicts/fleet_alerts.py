@@ -4,12 +4,14 @@ Alertmanager route says (one aggregation group, its last notification naming the
 
 from __future__ import annotations
 
+import itertools
 import time
 from typing import Any
 
 from odin_acceptance.clients import links
 from odin_acceptance.clients.instrument_clients import Notification
 from odin_acceptance.core import timeouts
+from odin_acceptance.core.errors import WaitTimeout
 from odin_acceptance.core.evidence import ScenarioEvidence
 from odin_acceptance.core.polling import eventually, holds_for
 from odin_acceptance.core.timing_profiles import DeliveryWindow
@@ -24,6 +26,28 @@ def _gpu(labels: dict[str, str]) -> tuple[str, str]:
 
 def _firing(notification: Notification, alertname: str) -> list[dict[str, Any]]:
     return [a for a in notification.alerts if a.get("status") == "firing" and a["labels"].get("alertname") == alertname]
+
+
+def late_gpus(pipeline: AlertPipeline, missing: list[tuple[str, str]], alert: str, since: float) -> str:
+    """Why GPUs are missing from the notifications: each one's alert state and its exporter's
+    scrapes since `since` (failed, and the longest gap between two), the first causes to rule
+    out when a fleet's alerts come late: a scrape that fails or lags restarts the hold."""
+    prometheus = pipeline.api.prometheus
+    window = f"{max(1, round(time.time() - since))}s"
+    lines = [f"  {len(missing)} GPUs not named yet; the first of them:"]
+    for host, gpu in missing[:5]:
+        state = prometheus.query(f'ALERTS{{alertname="{alert}",Hostname="{host}",gpu="{gpu}"}}')
+        series = prometheus.query(f'DCGM_FI_DEV_GPU_TEMP{{Hostname="{host}",gpu="{gpu}"}}')
+        instance = series[0]["metric"].get("instance", "?") if series else "?"
+        scrapes = prometheus.query(f'up{{instance="{instance}"}}[{window}]')
+        points = [(float(t), float(v)) for t, v in scrapes[0]["values"]] if scrapes else []
+        gaps = [b[0] - a[0] for a, b in itertools.pairwise(points)]
+        lines.append(
+            f"    GPU {gpu} of {host}: alert {state[0]['metric']['alertstate'] if state else 'not pending'}; "
+            f"exporter {instance}: {len(points)} scrapes in {window}, "
+            f"{sum(1 for _, v in points if v == 0)} failed, longest gap {max(gaps, default=0):.2f} s"
+        )
+    return "\n".join(lines)
 
 
 def only_one(
@@ -80,13 +104,23 @@ def grouped(
         )
         return complete[0]
 
-    complete = eventually(
-        all_in_one,
-        timeout=max(0.5, since + deadline + timeouts.DELIVERY_SLACK - time.time()),
-        what=f"one notification to {receiver!r} naming all {len(wanted)} GPUs",
-        hint="group_by of the GPU route decides how alerts are grouped; check the Alertmanager config",
-        needs=(links.ALERTS, links.NOTIFICATIONS),
-    )
+    try:
+        complete = eventually(
+            all_in_one,
+            timeout=max(0.5, since + deadline + timeouts.DELIVERY_SLACK - time.time()),
+            what=f"one notification to {receiver!r} naming all {len(wanted)} GPUs",
+            hint="group_by of the GPU route decides how alerts are grouped; check the Alertmanager config",
+            needs=(links.ALERTS, links.NOTIFICATIONS),
+        )
+    except WaitTimeout as exc:
+        named = {
+            _gpu(a["labels"])
+            for n in pipeline.api.webhook.notifications()
+            if n.receiver == receiver and n.received_at >= since
+            for a in _firing(n, alert)
+        }
+        diagnosis = late_gpus(pipeline, sorted(wanted - named), alert, since)
+        raise WaitTimeout(exc.what, exc.timeout, exc.elapsed, f"{exc.last}\n{diagnosis}", exc.hint) from None
     # No GPU may fire before its hold: each alert's startsAt (when Prometheus fired it) is at
     # least H after its GPU crossed, whatever the route does with it afterwards.
     fired = {
