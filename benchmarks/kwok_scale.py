@@ -40,7 +40,10 @@ from odin_acceptance.targets.overlay import ROLLOUTS
 from odin_acceptance.verdicts import cluster_checks
 
 NAMESPACE = "monitoring"
-IDLE_S = 60
+# The settled cluster is watched for longer than KWOK's status-report period (300–330 s,
+# odin_acceptance/targets/kwok_stages.yaml), so its idle cost includes one full round of
+# node status writes besides the Lease renewals. (--idle)
+IDLE_S = 340.0
 
 
 def _measure(k: KubeApi, action) -> tuple[float, int, int, dict[str, int]]:
@@ -72,7 +75,7 @@ def process_costs(plane: ControlPlane) -> dict[str, dict[str, float]]:
     return out
 
 
-def one_size(tools: dict[str, Path], count: int, overlay: str, workdir: Path) -> dict[str, object]:
+def one_size(tools: dict[str, Path], count: int, overlay: str, workdir: Path, idle_s: float) -> dict[str, object]:
     plane = ControlPlane(tools, workdir / f"kube-{count}")
     try:
         plane.start(kwok_config="")
@@ -97,9 +100,9 @@ def one_size(tools: dict[str, Path], count: int, overlay: str, workdir: Path) ->
         check_s, check_calls, check_bytes, check_kinds = _measure(k, lambda: cluster_checks.promtail_per_node(k))
         apps = [name for _, name in ROLLOUTS]
         diag_s, diag_calls, diag_bytes, diag_kinds = _measure(k, lambda: cluster_diagnostics(k, apps))
-        # A minute of the settled cluster: what keeping `count` simulated nodes alive costs.
+        # The settled cluster left alone: what keeping `count` simulated nodes alive costs.
         idle_from = process_costs(plane)
-        time.sleep(IDLE_S)  # a measured interval, not a wait for a state
+        time.sleep(idle_s)  # a measured interval, not a wait for a state
         idle = process_costs(plane)
         return {
             "nodes": count,
@@ -115,8 +118,9 @@ def one_size(tools: dict[str, Path], count: int, overlay: str, workdir: Path) ->
             "diagnostics_requests": diag_kinds,
             "cpu_s_until_settled": {name: c["cpu_s"] for name, c in costs_settled.items()},
             "idle_cpu_share": {
-                name: round((idle[name]["cpu_s"] - idle_from[name]["cpu_s"]) / IDLE_S, 3) for name in idle
+                name: round((idle[name]["cpu_s"] - idle_from[name]["cpu_s"]) / idle_s, 3) for name in idle
             },
+            "idle_window_s": idle_s,
             "peak_mib": {name: c["peak_mib"] for name, c in idle.items()},
         }
     finally:
@@ -174,6 +178,7 @@ def plot(results: list[dict], png: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--nodes", default="10,100,1000,5000")
+    parser.add_argument("--idle", type=float, default=IDLE_S, help="s the settled cluster is watched idle")
     parser.add_argument("--output", default="reports/kwok-scale.json")
     parser.add_argument("--plot", default="docs/kwok-scale.png", help="the curves, drawn from --output")
     parser.add_argument("--plot-only", action="store_true", help="draw --plot from an earlier --output; run nothing")
@@ -188,7 +193,7 @@ def main() -> None:
         overlay_dir = manifests.overlay_on(manifests.OVERLAYS / "kwok", manifests.BASE, workdir)
         overlay = Kubectl(None, NAMESPACE, binary=str(tools["kubectl"])).kustomize(overlay_dir)
         for count in (int(n) for n in args.nodes.split(",")):
-            result = one_size(tools, count, overlay, workdir)
+            result = one_size(tools, count, overlay, workdir, args.idle)
             print(json.dumps(result), flush=True)
             results.append(result)
             Path(args.output).parent.mkdir(parents=True, exist_ok=True)
