@@ -130,8 +130,9 @@ def test_ini_values_set_the_target_and_the_report_directory_and_the_command_line
     (tmp_path / "pytest.ini").write_text(
         "[pytest]\naddopts = -p odin_acceptance\nodin_target = local\nodin_timing = fast\nodin_reports = out\n"
     )
-    proc = _pytest(tmp_path, "--collect-only", "-q", "-m", "rules")
-    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr
+    # A run that selects nothing still writes every report (a listing, --collect-only, writes none).
+    proc = _pytest(tmp_path, "-q", "-k", "no_such_scenario")
+    assert proc.returncode == pytest.ExitCode.NO_TESTS_COLLECTED, proc.stdout[-2000:] + proc.stderr
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
         "acceptance.html",
         "cucumber.json",
@@ -140,8 +141,8 @@ def test_ini_values_set_the_target_and_the_report_directory_and_the_command_line
         "verdicts.json",
     ]
     assert '"timing_profile": "fast"' in (tmp_path / "out" / "verdicts.json").read_text()
-    proc = _pytest(tmp_path, "--collect-only", "-q", "-m", "rules", "--reports", "elsewhere", "--timing", "real")
-    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr
+    proc = _pytest(tmp_path, "-q", "-k", "no_such_scenario", "--reports", "elsewhere", "--timing", "real")
+    assert proc.returncode == pytest.ExitCode.NO_TESTS_COLLECTED, proc.stdout[-2000:] + proc.stderr
     assert (tmp_path / "elsewhere" / "verdicts.json").is_file() and (tmp_path / "elsewhere" / "junit.xml").is_file()
     assert '"timing_profile": "real"' in (tmp_path / "elsewhere" / "verdicts.json").read_text()
 

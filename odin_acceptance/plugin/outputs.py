@@ -23,10 +23,10 @@ from odin_acceptance.verdicts.criteria import RunRecord
 @pytest.hookimpl(trylast=True)  # after pytest-bdd has written cucumber.json
 def pytest_sessionfinish(session: pytest.Session) -> None:
     config = session.config
-    cucumber.add_the_unrun(config)
     log = config.stash.get(EVIDENCE_KEY, None)
-    if log is None:
+    if log is None or config.option.collectonly:  # not the suite's run, or nothing judged (place_reports)
         return
+    cucumber.add_the_unrun(config)
     record = config.stash[RECORD_KEY] = run_record(session)
     write_evidence(config)
     write_verdicts(config, record)

@@ -16,7 +16,7 @@ from odin_acceptance.target_api.tags import OPT_IN
 # `--timing`, `--manifests`, `--reports`) overrides the ini value `odin_<name>`.
 INI: dict[str, tuple[str, str | None]] = {
     "target": ("where the stack runs (--target): local, kwok, kind or cluster", "local"),
-    "timing": ("timing profile (--timing): fast or real; default: the target's own", None),
+    "timing": ("timing profile (--timing): rapid, fast or real; default: the target's own", None),
     "manifests": ("the kustomize directory under test (--manifests), relative to the ini file", None),
     "reports": ("the directory every report of a run goes to (--reports), relative to the ini file", "reports"),
 }
@@ -71,7 +71,11 @@ def report_dir(config: pytest.Config) -> Path:
 
 def place_reports(config: pytest.Config) -> None:
     """Every report in the report directory (a file named on its own, e.g. --html, still goes
-    where it says), the directories made: writers fail at the end of a run if theirs is missing."""
+    where it says), the directories made: writers fail at the end of a run if theirs is missing.
+    A run that only lists scenarios (--collect-only) writes none: it judged nothing, and its
+    empty verdicts would replace the last real run's, which a sign-off reads."""
+    if config.option.collectonly:
+        return
     directory = report_dir(config)
     for option, name in REPORT_FILES.items():
         if getattr(config.option, option, None) is None and hasattr(config.option, option):
