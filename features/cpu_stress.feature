@@ -7,7 +7,7 @@ Feature: CPU stress alerting
   never fire it (D10): the second scenario shows it live, "Alert rule validation" with promtool.
 
   The rate window is part of the expression, which the timing profile never changes: the
-  fast profile shortens the hold only, so these scenarios take about 5 and 7 minutes there. A
+  fast and rapid profiles shorten the hold only, so these scenarios take about 5 and 7 minutes there. A
   stack that has just started looks busy to the rule (its rate divides by the whole window),
   so the load starts once the node is quiet as the rule sees it.
 
@@ -33,7 +33,7 @@ Feature: CPU stress alerting
   Scenario: The plan's own 300-second stress cannot raise HighCPUUsage (D10)
     The rate window fills past 80 % after 4 minutes of load and drains below it 1 minute
     after the load ends, so 300 s of load holds the condition for about 2 minutes, less than
-    the plan's 5-minute hold. The fast profile's shortened hold lets the alert fire meanwhile:
+    the plan's 5-minute hold. A scaled profile's shortened hold lets the alert fire meanwhile:
     only the plan's hold says whether the plan's test could.
 
     Given the node's CPUs are less than 75 % busy over the last 5 minutes

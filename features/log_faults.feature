@@ -2,7 +2,7 @@
 Feature: Log and alert delivery through component failures
   What happens to lines and alerts when a component goes away: restarts within Promtail's
   retry budget lose nothing, and a loss beyond it is counted exactly (the checker can see
-  loss). The fast profile shortens the retry budget with every other duration.
+  loss). A scaled profile shortens the retry budget with every other duration.
 
   Promtail's retry budget is the sum of its backoff waits, each drawn at random within a
   doubling range (dskit's jitter): with Promtail's defaults 255.5-511 s. "Longer than the

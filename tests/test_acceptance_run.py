@@ -55,7 +55,7 @@ def test_full_local_acceptance_run_passes_and_reports(local_run, supplied_compon
         assert "Loki 3.6.3, Promtail 3.6.3 not supplied" in html and "--component loki=PATH" in html
     # Opt-in scenarios left out of the default run say how to include them.
     assert (
-        "left out of this run: a slow scenario (the CPU stress takes many minutes even in the fast profile). "
+        "left out of this run: a slow scenario (the CPU stress takes many minutes even in a scaled profile). "
         "Run it with --include slow" in html
     ), "deselected ≠ proven"
     png = screenshot(out / "acceptance.html", tmp_path / "report.png")

@@ -30,6 +30,14 @@ def test_fast_profile_divides_durations_only():
     assert PROFILES["real"].scale_text("2m") == "2m"
 
 
+def test_rapid_profile_turns_minutes_into_seconds_and_keeps_scrapes_valid():
+    rapid = PROFILES["rapid"]
+    assert rapid.scale_text("5m") == "5s"
+    assert rapid.scale_text("10s") == "167ms"
+    # Prometheus refuses a scrape_timeout longer than its scrape_interval: the plan's 10 s of 15 s.
+    assert rapid.scale(parse_duration("10s")) < rapid.scale(parse_duration("15s")) == 0.25
+
+
 def test_delivery_window_plan_numbers():
     # Field notes §2: GPUHighTemperature as planned (E 30 s, for 2m, W 10 s), scrape 15 s.
     window = delivery_window(scrape=15, evaluation=30, for_=120, group_wait=10)

@@ -60,9 +60,19 @@ class TimingProfile:
         return f"{self.name} (every duration divided by {self.factor:g})"
 
 
-# 30 keeps the plan's shortest duration (group_wait 10 s -> 333 ms) well above the
-# components' own latencies (ms) while a 5-minute `for` becomes 10 s.
-PROFILES = {"real": TimingProfile("real", 1.0), "fast": TimingProfile("fast", 30.0)}
+# The factor is bounded by what the formula does not model: processing between the
+# components (5–12 ms on loopback; on kind, notifications up to 0.45 s past the formula's
+# latest, measured) must stay small beside the shortest scaled duration and inside
+# timeouts.DELIVERY_SLACK.
+# fast (30): a 5-minute `for` becomes 10 s, group_wait 333 ms; for stacks in containers (kind)
+# and for the kwok fleet, whose thousand targets a faster scrape would overload.
+# rapid (60): a minute becomes a second, group_wait 167 ms, a scrape every 250 ms with a
+# 167 ms timeout; for the local target, where every hop is a loopback process.
+PROFILES = {
+    "real": TimingProfile("real", 1.0),
+    "fast": TimingProfile("fast", 30.0),
+    "rapid": TimingProfile("rapid", 60.0),
+}
 
 
 @dataclass(frozen=True)

@@ -25,8 +25,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--timing",
         choices=tuple(PROFILES),
         default=None,
-        help="timing profile: fast divides every duration by a stated factor "
-        "(default on the local target), real keeps them (ini: odin_timing)",
+        help="timing profile: rapid and fast divide every duration by 60 and 30 "
+        "(defaults on the local and kwok targets), real keeps them (ini: odin_timing)",
     )
     group.addoption(
         "--kubeconfig",

@@ -2,7 +2,7 @@
 become loopback addresses, and the timing profile divides durations.
 
 Nothing else changes. Thresholds, expressions (range windows included), labels, routes
-and receivers are passed through untouched, so the fast profile tests the same rules.
+and receivers are passed through untouched, so a scaled profile tests the same rules.
 """
 
 from __future__ import annotations
@@ -95,7 +95,7 @@ _SCALERS: dict[str, Callable[[dict[str, Any], TimingProfile], None]] = {
 
 def scale_durations(name: str, text: str, profile: TimingProfile) -> str:
     """One config with the profile applied: every duration divided, nothing else changed.
-    The local target renders from it, and so does an overlay deployed on the fast profile."""
+    The local target renders from it, and so does an overlay deployed on a scaled profile."""
     doc = yaml.safe_load(text)
     _SCALERS[name](doc, profile)
     return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=4096)

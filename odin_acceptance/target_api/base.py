@@ -116,7 +116,7 @@ class Target:
     # The part classes a target is built from; its capabilities are theirs (__init_subclass__).
     parts: tuple[type[Part], ...] = ()
     capabilities: frozenset[str] = frozenset()
-    # "fast" only where the suite renders the configs it runs (it rescales their durations).
+    # A scaled profile only where the suite renders the configs it runs (it rescales their durations).
     default_timing: str = "real"
     # Components built before the run besides the stack's own (the kwok control plane).
     provisions: tuple[Component, ...] = ()

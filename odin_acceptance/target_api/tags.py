@@ -119,8 +119,8 @@ TAGS: tuple[Tag, ...] = (
     # What a run includes only when asked.
     Tag(
         "slow",
-        "takes many minutes even in the fast profile (CPU stress); runs only with --include slow",
-        opt_in=OptIn("a slow scenario", "the CPU stress takes many minutes even in the fast profile"),
+        "takes many minutes even in a scaled profile (CPU stress); runs only with --include slow",
+        opt_in=OptIn("a slow scenario", "the CPU stress takes many minutes even in a scaled profile"),
     ),
     Tag(
         "soak",

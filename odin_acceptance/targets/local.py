@@ -465,7 +465,7 @@ class LocalTarget(Target):
 
     name = "local"
     parts = (ProcessStack, ProcessNodes)
-    default_timing = "fast"
+    default_timing = "rapid"  # every hop on loopback (timing_profiles.PROFILES)
 
     def __init__(self, *, options: TargetOptions, tools: dict[str, Path]) -> None:
         stack = ProcessStack(options=options, tools=tools)
