@@ -33,6 +33,14 @@ IDLE = {**{s.field: s.idle for s in SIGNALS}, "model": MODEL}
 _lock = threading.Lock()
 # Hostname -> GPU index -> fields: a scrape of one host reads only its own GPUs.
 _hosts: dict[str, dict[int, dict[str, Any]]] = {}
+# Hostname -> how many times its GPUs changed: a server that keeps a host's rendered
+# exposition (dcgm_fleet) renders it again when this moves.
+_changes: dict[str, int] = {}
+
+
+def changes(host: str) -> int:
+    with _lock:
+        return _changes.get(host, 0)
 
 
 def _label_value(value: object) -> str:
@@ -71,6 +79,7 @@ def set_gpu(host: str, index: int, fields: dict[str, Any]) -> dict[str, Any]:
             index, {**IDLE, "uuid": f"GPU-{uuid.uuid5(uuid.NAMESPACE_DNS, f'{host}/{index}')}"}
         )
         gpu.update({k: (v if k == "model" else float(v)) for k, v in fields.items()})
+        _changes[host] = _changes.get(host, 0) + 1
         changed_at = time.time()
         snapshot = dict(gpu)
     return {"changed_at": changed_at, "Hostname": host, "gpu": index, **snapshot}
@@ -91,6 +100,7 @@ def handle(method: str, path: str, body: Any) -> tuple[int, str, bytes]:
     if method == "DELETE" and len(parts) == 2 and parts[0] == "gpus":
         with _lock:
             _hosts.pop(parts[1], None)
+            _changes[parts[1]] = _changes.get(parts[1], 0) + 1
         return json_body(200, {"removed": parts[1], "at": time.time()})
     return json_body(404, {"error": f"no route for {method} {path}"})
 
