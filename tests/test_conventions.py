@@ -50,6 +50,22 @@ def test_listing_the_scenarios_writes_no_report(tmp_path):
     assert not (tmp_path / "r").exists(), sorted(p.name for p in (tmp_path / "r").rglob("*"))
 
 
+def test_a_report_directory_outside_the_checkout_given_with_equals_gets_the_reports(tmp_path):
+    # The README's form for paths outside the checkout (pytest would take `--reports DIR`'s DIR,
+    # an existing directory, for its root and never load the suite).
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", f"--reports={elsewhere}", "-k", "no_such_scenario"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == pytest.ExitCode.NO_TESTS_COLLECTED, proc.stdout[-2000:] + proc.stderr
+    assert (elsewhere / "verdicts.json").is_file(), sorted(p.name for p in elsewhere.iterdir())
+
+
 def test_a_run_ends_with_each_criterion_and_the_overall_verdict(tmp_path):
     proc = _pytest(tmp_path, "-k", "no_such_scenario")
     assert proc.returncode == pytest.ExitCode.NO_TESTS_COLLECTED, proc.stdout[-2000:] + proc.stderr
