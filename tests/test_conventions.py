@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from odin_acceptance.provisioning.versions import LOKI
+
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -39,6 +41,23 @@ def test_the_header_names_target_timing_manifests_and_version(tmp_path):
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr
     assert "odin-acceptance 0.1.0: target local, timing rapid (every duration divided by 60)" in proc.stdout
     assert f"manifests under test: {REPO / 'manifests' / 'base'}" in proc.stdout
+
+
+def test_the_local_run_is_rapid_without_loki_and_fast_where_loki_is_supplied(tmp_path):
+    # Loki's restarts take real seconds that rapid's retry budget would not outlast: a run that
+    # can reach the log scenarios keeps the profile they were proven on.
+    loki = tmp_path / "bin" / "loki"
+    loki.parent.mkdir()
+    loki.write_text(f"#!/bin/sh\necho 'loki, version {LOKI.version} (branch: HEAD)'\n")
+    loki.chmod(0o755)
+    named = _pytest(tmp_path, "--collect-only", "-m", "rules", "--component", f"loki={loki}")
+    assert named.returncode == 0, named.stdout[-2000:] + named.stderr
+    assert "target local, timing fast (every duration divided by 30)" in named.stdout, named.stdout[:600]
+    env = dict(os.environ, PATH=f"{loki.parent}{os.pathsep}{os.environ['PATH']}")
+    on_path = _pytest(tmp_path, "--collect-only", "-m", "rules", env=env)
+    assert "target local, timing fast (every duration divided by 30)" in on_path.stdout, on_path.stdout[:600]
+    asked = _pytest(tmp_path, "--collect-only", "-m", "rules", "--timing", "rapid", env=env)
+    assert "target local, timing rapid (every duration divided by 60)" in asked.stdout, asked.stdout[:600]
 
 
 def test_listing_the_scenarios_writes_no_report(tmp_path):

@@ -18,9 +18,10 @@ RULE_GROUPS_EVALUATED = 90.0
 # Processing time the delivery formula does not model (rule evaluation, HTTP hops, the
 # webhook's write): real time, so the timing profile does not scale it. Measured here as
 # "firing → notified" minus the group wait in the GPU and ExporterDown scenarios of fast runs
-# on this machine (2 cores, the suite running): 0.005–0.012 s; on kind a notification came up
-# to 0.45 s after the formula's latest. 0.5 s leaves room for a loaded CI machine and still
-# keeps a bound within one evaluation interval of the formula (rapid 0.5 s, fast 1 s).
+# on this machine (2 cores, the suite running): 0.005–0.012 s (on kind, fast profile, a
+# notification came up to 0.45 s after the formula's latest). 0.5 s leaves room for a loaded
+# CI machine and still keeps a bound within one evaluation interval of the formula (rapid
+# 0.5 s, fast 1 s).
 DELIVERY_SLACK = 0.5
 # A log line becomes countable by Loki's ruler: the ingestion feature's own bound ("99 in
 # 100 lines within 10 seconds"). Real time like DELIVERY_SLACK: ingestion does not speed

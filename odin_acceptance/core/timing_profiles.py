@@ -61,13 +61,13 @@ class TimingProfile:
 
 
 # The factor is bounded by what the formula does not model: processing between the
-# components (5–12 ms on loopback; on kind, notifications up to 0.45 s past the formula's
-# latest, measured) must stay small beside the shortest scaled duration and inside
-# timeouts.DELIVERY_SLACK.
-# fast (30): a 5-minute `for` becomes 10 s, group_wait 333 ms; for stacks in containers (kind)
-# and for the kwok fleet, whose thousand targets a faster scrape would overload.
+# components (5–12 ms on loopback, measured) must stay small beside the shortest scaled
+# duration and inside timeouts.DELIVERY_SLACK, and real-time work (a Loki restart, a
+# pod's start) must fit the scaled budgets around it.
+# fast (30): a 5-minute `for` becomes 10 s, group_wait 333 ms; kwok (a thousand-target fleet
+# a faster scrape would overload), kind (proven there), and local runs with Loki.
 # rapid (60): a minute becomes a second, group_wait 167 ms, a scrape every 250 ms with a
-# 167 ms timeout; for the local target, where every hop is a loopback process.
+# 167 ms timeout; the local target's alerting half, every hop a loopback process.
 PROFILES = {
     "real": TimingProfile("real", 1.0),
     "fast": TimingProfile("fast", 30.0),

@@ -4,6 +4,7 @@ profile the options choose, and a way to print a line past pytest's output captu
 from __future__ import annotations
 
 import importlib.metadata
+import shutil
 from enum import IntEnum
 from pathlib import Path
 
@@ -54,8 +55,22 @@ def target_name(config: pytest.Config) -> str:
     return name
 
 
+def logs_supplied(config: pytest.Config) -> bool:
+    """Loki is named (--component loki=PATH) or on PATH, so the run's log scenarios can run. A
+    malformed --component is reported by the session's start, not here."""
+    try:
+        named = supplied.parse_options(config.getoption("--component"))
+    except supplied.SupplyError:
+        return False
+    return "loki" in named or shutil.which("loki") is not None
+
+
 def profile_of(config: pytest.Config) -> TimingProfile:
-    name = setting(config, "timing") or target_class(target_name(config)).default_timing
+    """--timing (or odin_timing), else the target's default for a run with or without Loki."""
+    target = target_class(target_name(config))
+    name = setting(config, "timing") or (
+        (logs_supplied(config) and target.default_timing_with_logs) or target.default_timing
+    )
     if name not in PROFILES:
         raise pytest.UsageError(f"odin_timing: unknown profile {name!r}; choose from {', '.join(PROFILES)}")
     return PROFILES[name]

@@ -118,6 +118,8 @@ class Target:
     capabilities: frozenset[str] = frozenset()
     # A scaled profile only where the suite renders the configs it runs (it rescales their durations).
     default_timing: str = "real"
+    # Where Loki is supplied, so the run's log scenarios can run (None: default_timing).
+    default_timing_with_logs: str | None = None
     # Components built before the run besides the stack's own (the kwok control plane).
     provisions: tuple[Component, ...] = ()
 
