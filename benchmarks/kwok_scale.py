@@ -183,6 +183,8 @@ def main() -> None:
     parser.add_argument("--plot", default="docs/kwok-scale.png", help="the curves, drawn from --output")
     parser.add_argument("--plot-only", action="store_true", help="draw --plot from an earlier --output; run nothing")
     args = parser.parse_args()
+    if args.idle <= 0:
+        parser.error("--idle: seconds the settled cluster is watched, more than 0")
     if args.plot_only:
         plot(json.loads(Path(args.output).read_text()), Path(args.plot))
         return

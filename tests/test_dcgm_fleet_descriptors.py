@@ -138,3 +138,75 @@ def test_silent_and_stalled_connections_are_closed_after_their_timeouts(fleet):
     finally:
         silent.close()
         stalled.close()
+
+
+def _responses(sock: socket.socket, count: int) -> list[bytes]:
+    """`count` whole HTTP responses read from `sock` (Content-Length framed)."""
+    data, out = b"", []
+    while len(out) < count:
+        head_end = data.find(b"\r\n\r\n")
+        if head_end >= 0:
+            fields = data[:head_end].split(b"\r\n")
+            length = int(next(h for h in fields if h.lower().startswith(b"content-length:"))[15:])
+            if len(data) >= head_end + 4 + length:
+                out.append(data[: head_end + 4 + length])
+                data = data[head_end + 4 + length :]
+                continue
+        chunk = sock.recv(65536)
+        assert chunk, f"the connection closed after {len(out)} of {count} responses"
+        data += chunk
+    return out
+
+
+def test_one_kept_alive_connection_answers_pipelined_scrapes_and_sees_each_change(fleet):
+    # Prometheus keeps one connection per target; each scrape must show what the GPU reports
+    # now, though the instrument keeps each node's rendered answer between changes.
+    _, client, pods = fleet
+    request = b"GET /metrics HTTP/1.1\r\nHost: dcgm\r\n\r\n"
+    with _connect(pods[0]) as sock:
+        first, second = _responses_after(sock, request * 2, 2)
+        assert first == second and b'gpu="3"' in first and b"} 85\n" not in first
+        client.set_gpu("gpu-0", 3, temperature_c=85)
+        [changed] = _responses_after(sock, request, 1)
+        hot = [line for line in changed.decode().splitlines() if line.startswith("DCGM_FI_DEV_GPU_TEMP{")]
+        assert [line.endswith(" 85") for line in hot] == [i == 3 for i in range(8)], hot
+    assert client.pods()[pods[0]]["scrapes"] == 3
+
+
+def _responses_after(sock: socket.socket, requests_: bytes, count: int) -> list[bytes]:
+    sock.sendall(requests_)
+    return _responses(sock, count)
+
+
+@pytest.mark.parametrize("fleet", [["--io-timeout", "0.5"]], indirect=True)
+def test_a_client_that_asks_and_never_reads_is_closed_after_the_io_timeout(fleet):
+    """Answers a client leaves unread must not pile up: the instrument stops reading from it
+    and closes it once its answers have waited past the I/O timeout."""
+    pid, _, pods = fleet
+    before = _descriptors(pid)
+    greedy = _connect(pods[0])
+    greedy.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    try:
+        # Requests for ~10 kB answers, sent on and on: an instrument that kept reading them
+        # would pile answers up without bound; one that stops reading makes the sends block.
+        greedy.settimeout(0.5)
+        refused = False
+        deadline = time.monotonic() + 2
+        try:
+            while time.monotonic() < deadline:
+                greedy.sendall(b"GET /metrics HTTP/1.1\r\nHost: dcgm\r\n\r\n" * 50)
+        except OSError:  # blocked (timeout), or reset by the instrument
+            refused = True
+        assert refused, "the instrument kept reading requests for 2 s from a client that reads none of its answers"
+        eventually(
+            lambda: _assert_at_most(_descriptors(pid), before),
+            timeout=5,
+            what="the instrument to close a connection that never reads its answers",
+        )
+        _scrape(pods[0])  # and the pod still answers others
+    finally:
+        greedy.close()
+
+
+def _assert_at_most(now: int, before: int) -> None:
+    assert now <= before, f"{now} descriptors open, {before} before the client came"

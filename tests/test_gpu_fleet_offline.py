@@ -112,7 +112,7 @@ def test_a_fleet_wait_that_times_out_says_which_gpus_are_late_and_how_their_scra
         'ALERTS{alertname="GPUHighTemperature",Hostname="gpu-node-7",gpu="3"}': [
             {"metric": {"alertstate": "pending"}, "value": [0, "1"]}
         ],
-        'DCGM_FI_DEV_GPU_TEMP{Hostname="gpu-node-7",gpu="3"}': [
+        'last_over_time(DCGM_FI_DEV_GPU_TEMP{Hostname="gpu-node-7",gpu="3"}[10s])': [
             {"metric": {"instance": "127.65.0.7:9400"}, "value": [0, "85"]}
         ],
     }
@@ -128,3 +128,4 @@ def test_a_fleet_wait_that_times_out_says_which_gpus_are_late_and_how_their_scra
     assert "GPU 3 of gpu-node-7: alert pending; exporter 127.65.0.7:9400: 5 scrapes in 10s, 1 failed, " in text, text
     assert "longest gap 1.70 s" in text, text
     assert "GPU 3 of gpu-node-9: alert not pending; exporter ?: 0 scrapes" in text, text
+    assert "the grouping, not lateness" in late_gpus(pipeline, [], "GPUHighTemperature", time.time() - 10)

@@ -98,6 +98,7 @@ class _Scrape(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.head = bytearray()
         self.since = time.monotonic()  # when it began waiting for a request (or its end)
+        self.blocked: float | None = None  # since when its answers pile up unread
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
@@ -114,8 +115,8 @@ class _Scrape(asyncio.Protocol):
             del self.head[: end + 4]  # a scrape carries no body
             pod = _pods[self.address]
             if request[0] == "GET" and len(request) > 1 and request[1].split("?")[0] == "/metrics":
+                pod["scrapes"] += 1  # counted first: the scraper may ask for the count as soon as it has the answer
                 self.transport.write(_metrics_response(pod["Hostname"]))
-                pod["scrapes"] += 1
             else:
                 self.transport.write(_response("404 Not Found", "text/plain", b"dcgm-exporter serves /metrics\n"))
             self.since = time.monotonic()
@@ -123,18 +124,34 @@ class _Scrape(asyncio.Protocol):
         if len(self.head) > MAX_HEAD:
             self.drop()
 
+    def pause_writing(self) -> None:
+        # A peer that asks and does not read: read nothing more from it until it does, so its
+        # answers cannot pile up; the sweep closes it after IO_TIMEOUT.
+        assert self.transport is not None
+        self.blocked = time.monotonic()
+        self.transport.pause_reading()
+
+    def resume_writing(self) -> None:
+        assert self.transport is not None
+        self.blocked = None
+        self.transport.resume_reading()
+
     def eof_received(self) -> bool:
         return False  # the peer left: close our side too
 
     def connection_lost(self, exc: Exception | None) -> None:
         _open.pop(self, None)
 
+    def waiting(self) -> bool:
+        """Waiting for a request: nothing of one received, every answer taken."""
+        return not self.head and self.blocked is None
+
     def overdue(self, now: float) -> bool:
-        """Silent past IDLE_TIMEOUT, or a request head (or an answer the peer does not take)
-        pending past IO_TIMEOUT."""
-        assert self.transport is not None
-        busy = bool(self.head) or self.transport.get_write_buffer_size() > 0
-        return now - self.since > (IO_TIMEOUT if busy else IDLE_TIMEOUT)
+        """Silent past IDLE_TIMEOUT, a request head pending past IO_TIMEOUT, or answers left
+        unread past IO_TIMEOUT."""
+        if self.blocked is not None:
+            return now - self.blocked > IO_TIMEOUT
+        return now - self.since > (IDLE_TIMEOUT if self.waiting() else IO_TIMEOUT)
 
     def drop(self) -> None:
         _open.pop(self, None)
@@ -156,10 +173,12 @@ def _response(status: str, ctype: str, body: bytes) -> bytes:
 def _sweep() -> None:
     """Close the connections past their timeouts; runs a few times per the shorter one."""
     assert _loop is not None
-    now = time.monotonic()
-    for conn in [c for c in _open if c.overdue(now)]:
-        conn.drop()
-    _loop.call_later(max(0.05, min(1.0, IO_TIMEOUT / 4, IDLE_TIMEOUT / 4)), _sweep)
+    try:
+        now = time.monotonic()
+        for conn in [c for c in _open if c.overdue(now)]:
+            conn.drop()
+    finally:  # whatever one connection did, the timeouts keep being enforced
+        _loop.call_later(max(0.05, min(1.0, IO_TIMEOUT / 4, IDLE_TIMEOUT / 4)), _sweep)
 
 
 def _nofile() -> int:
@@ -169,10 +188,12 @@ def _nofile() -> int:
 
 def _drop_longest_waiting() -> bool:
     """Free a connection slot: the one waiting longest for a request goes (a keep-alive a
-    scraper left, or a client that never asked). False when none is open."""
+    scraper left, or a client that never asked); where every one is mid-request, the oldest.
+    False when none is open. (_open is in wait order: the first waiting one is found at once
+    unless many are mid-request.)"""
     if not _open:
         return False
-    next(iter(_open)).drop()
+    next((c for c in _open if c.waiting()), next(iter(_open))).drop()
     return True
 
 

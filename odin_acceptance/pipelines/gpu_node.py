@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from odin_acceptance.clients import links
 from odin_acceptance.clients.instrument_clients import FakeDcgmClient
 from odin_acceptance.core import timeouts
-from odin_acceptance.core.polling import eventually, holds_for
+from odin_acceptance.core.polling import Poll, eventually, holds_for
 from odin_acceptance.instruments.gpu_signals import metric
 from odin_acceptance.pipelines.alert_journey import AlertPipeline, Stimulus
 
@@ -62,10 +62,15 @@ class GpuNode:
         (GPUHighTemperature pending), or "it did not fire" would prove nothing; it must not
         fire while the spike lasts."""
         stimulus = self.set(gpu, f"GPU {gpu} at {celsius:g} °C for {length:g} s", temperature_c=celsius)
+        # Seen within one scrape and one evaluation (S+E) plus the processing slack, as every
+        # crossing is; a spike shorter than that lasts until it is seen, which only brings it
+        # closer to the hold it must stay under.
+        seen_by = pipeline.scrape_interval() + pipeline.evaluation_interval() + timeouts.DELIVERY_SLACK
         eventually(
             lambda: _assert_state(pipeline, "GPUHighTemperature", stimulus, "pending"),
-            timeout=length,
+            timeout=max(length, seen_by),
             what=f"Prometheus to see the spike ({stimulus.description}) as pending",
+            poll=Poll(0.05, 0.1),  # its moment matters: the spike ends once it is seen
         )
         remaining = stimulus.changed_at + length - time.time()
         if remaining > 0:

@@ -32,12 +32,15 @@ def late_gpus(pipeline: AlertPipeline, missing: list[tuple[str, str]], alert: st
     """Why GPUs are missing from the notifications: each one's alert state and its exporter's
     scrapes since `since` (failed, and the longest gap between two), the first causes to rule
     out when a fleet's alerts come late: a scrape that fails or lags restarts the hold."""
+    if not missing:
+        return "  every GPU was named in some notification: the grouping, not lateness, is what failed"
     prometheus = pipeline.api.prometheus
     window = f"{max(1, round(time.time() - since))}s"
     lines = [f"  {len(missing)} GPUs not named yet; the first of them:"]
     for host, gpu in missing[:5]:
         state = prometheus.query(f'ALERTS{{alertname="{alert}",Hostname="{host}",gpu="{gpu}"}}')
-        series = prometheus.query(f'DCGM_FI_DEV_GPU_TEMP{{Hostname="{host}",gpu="{gpu}"}}')
+        # Over the window: a series whose scrapes fail is stale now, and its exporter is the question.
+        series = prometheus.query(f'last_over_time(DCGM_FI_DEV_GPU_TEMP{{Hostname="{host}",gpu="{gpu}"}}[{window}])')
         instance = series[0]["metric"].get("instance", "?") if series else "?"
         scrapes = prometheus.query(f'up{{instance="{instance}"}}[{window}]')
         points = [(float(t), float(v)) for t, v in scrapes[0]["values"]] if scrapes else []
@@ -119,7 +122,10 @@ def grouped(
             if n.receiver == receiver and n.received_at >= since
             for a in _firing(n, alert)
         }
-        diagnosis = late_gpus(pipeline, sorted(wanted - named), alert, since)
+        try:
+            diagnosis = late_gpus(pipeline, sorted(wanted - named), alert, since)
+        except Exception as failed:  # the timeout is the verdict; a diagnosis that fails must not replace it
+            diagnosis = f"  (no diagnosis of the late GPUs: {type(failed).__name__}: {failed})"
         raise WaitTimeout(exc.what, exc.timeout, exc.elapsed, f"{exc.last}\n{diagnosis}", exc.hint) from None
     # No GPU may fire before its hold: each alert's startsAt (when Prometheus fired it) is at
     # least H after its GPU crossed, whatever the route does with it afterwards.
