@@ -5,6 +5,8 @@ from Prometheus's own evaluation times, tells them apart."""
 
 import pytest
 
+from odin_acceptance.core.timing_profiles import PROFILES, delivery_window
+from odin_acceptance.targets import target_class
 from tests.suite_runs import edit, run_suite
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("provisioned")]
@@ -15,5 +17,8 @@ def test_a_hold_one_evaluation_longer_fails_the_live_gpu_scenario(tmp_path, mani
     edit(rules, "DCGM_FI_DEV_GPU_TEMP > 80\n        for: 2m", "DCGM_FI_DEV_GPU_TEMP > 80\n        for: 2m29s")
     proc = run_suite(tmp_path / "r", "-k", "held_at_85", manifest_dir=manifest_copy, timeout=300)
     assert proc.returncode == 1, proc.stdout[-3000:]
-    assert "GPUHighTemperature was pending 5.00 s before firing" in proc.stdout, proc.stdout[-3000:]
+    # 2m29s held to whole evaluations (30 s) is 150 s: 2.50 s on rapid, 5.00 s on fast.
+    profile = PROFILES[target_class("local").default_timing]
+    held = delivery_window(scrape=0, evaluation=profile.scale(30), for_=profile.scale(149), group_wait=0).hold
+    assert f"GPUHighTemperature was pending {held:.2f} s before firing" in proc.stdout, proc.stdout[-3000:]
     assert "the rule's `for` differs from the plan" in proc.stdout, proc.stdout[-3000:]
