@@ -28,6 +28,11 @@ def _firing(notification: Notification, alertname: str) -> list[dict[str, Any]]:
     return [a for a in notification.alerts if a.get("status") == "firing" and a["labels"].get("alertname") == alertname]
 
 
+def _told(pipeline: AlertPipeline, receiver: str, since: float) -> list[Notification]:
+    """What `receiver` was told from `since` on."""
+    return [n for n in pipeline.api.webhook.notifications() if n.receiver == receiver and n.received_at >= since]
+
+
 def late_gpus(pipeline: AlertPipeline, missing: list[tuple[str, str]], alert: str, since: float) -> str:
     """Why GPUs are missing from the notifications: each one's alert state and its exporter's
     scrapes since `since` (failed, and the longest gap between two), the first causes to rule
@@ -66,7 +71,7 @@ def only_one(
         assert firing == {wanted}, (
             f"firing GPU alerts among {gpus} GPUs: {sorted(firing)[:5]} ({len(firing)}), not only {wanted}"
         )
-        told = [n for n in pipeline.api.webhook.notifications() if n.receiver == receiver and n.received_at >= since]
+        told = _told(pipeline, receiver, since)
         named = [{_gpu(a["labels"]) for a in n.alerts if a.get("status") == "firing"} for n in told]
         assert len(told) == 1, f"{receiver!r} was notified {len(told)} times since the crossing: {named}"
         assert named[0] == {wanted}, f"{receiver!r}'s notification names {sorted(named[0])}, not only {wanted}"
@@ -95,7 +100,7 @@ def grouped(
     deadline += spread
 
     def all_in_one() -> Notification:
-        told = [n for n in pipeline.api.webhook.notifications() if n.receiver == receiver and n.received_at >= since]
+        told = _told(pipeline, receiver, since)
         ours = [(n, {_gpu(a["labels"]) for a in _firing(n, alert)} & wanted) for n in told]
         ours = [(n, gpus) for n, gpus in ours if gpus]
         groups = {n.group_key for n, _ in ours}
@@ -116,12 +121,7 @@ def grouped(
             needs=(links.ALERTS, links.NOTIFICATIONS),
         )
     except WaitTimeout as exc:
-        named = {
-            _gpu(a["labels"])
-            for n in pipeline.api.webhook.notifications()
-            if n.receiver == receiver and n.received_at >= since
-            for a in _firing(n, alert)
-        }
+        named = {_gpu(a["labels"]) for n in _told(pipeline, receiver, since) for a in _firing(n, alert)}
         try:
             diagnosis = late_gpus(pipeline, sorted(wanted - named), alert, since)
         except Exception as failed:  # the timeout is the verdict; a diagnosis that fails must not replace it
